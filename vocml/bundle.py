@@ -1,0 +1,155 @@
+"""Model bundles: ``models/<version>/pipeline.joblib`` beside ``card.json``.
+
+The card is read first. Loading refuses, with a message that says what to do, a bundle whose joblib
+file does not match the card's sha256 or that was built with other vocml, scikit-learn or spaCy
+versions, instead of unpickling it (joblib files are pickles: only load files we wrote).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+import spacy
+from sklearn.pipeline import Pipeline
+
+from vocml import __version__
+from vocml.errors import ModelArtifactError
+from vocml.model import DEFAULT_THRESHOLD, Classifier
+
+PIPELINE_FILE = "pipeline.joblib"
+CARD_FILE = "card.json"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a model is, how it was built, and how well it did."""
+
+    version: str
+    vocml: str
+    sklearn: str
+    spacy: str
+    labels: list[str]
+    params: dict[str, Any]
+    seed: int
+    data: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    created: str
+    pipeline_sha256: str = ""
+    threshold: float = DEFAULT_THRESHOLD
+    evaluations: dict[str, Any] = field(default_factory=dict)
+    cue_report: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as JSON-ready data."""
+        return asdict(self)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def runtime_versions() -> dict[str, str]:
+    """The library versions a bundle must match."""
+    return {"vocml": __version__, "sklearn": sklearn.__version__, "spacy": spacy.__version__}
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO formatted to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def save_bundle(pipeline: Pipeline, card: ModelCard, out_dir: str | os.PathLike[str]) -> ModelCard:
+    """Write the pipeline and its card to ``out_dir``; return the card with the joblib sha256 filled in."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    joblib_path = out / PIPELINE_FILE
+    joblib.dump(pipeline, joblib_path, compress=3)
+    card = ModelCard(**{**card.to_dict(), "pipeline_sha256": sha256_file(joblib_path)})
+    write_card(card, out)
+    return card
+
+
+def write_card(card: ModelCard, out_dir: str | os.PathLike[str]) -> None:
+    """(Re)write ``card.json`` in ``out_dir``."""
+    path = Path(out_dir) / CARD_FILE
+    path.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def read_card(model_dir: str | os.PathLike[str]) -> ModelCard:
+    """Read and parse ``card.json``; raise :class:`ModelArtifactError` if missing or malformed."""
+    path = Path(model_dir) / CARD_FILE
+    if not path.is_file():
+        raise ModelArtifactError(f"no model card at {path}; train a model with `vocml train`")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return ModelCard(**raw)
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ModelArtifactError(f"model card {path} is unreadable ({e}); retrain with `vocml train`") from e
+
+
+def default_model_dir() -> Path:
+    """``$VOCML_MODEL_DIR``, else the newest version under the repository's ``models/``."""
+    env = os.environ.get("VOCML_MODEL_DIR")
+    if env:
+        return Path(env)
+    if not MODELS_DIR.is_dir():
+        raise ModelArtifactError(f"no models directory at {MODELS_DIR}; set VOCML_MODEL_DIR or run `vocml train`")
+    versions = sorted(
+        (p for p in MODELS_DIR.iterdir() if (p / CARD_FILE).is_file()),
+        key=lambda p: _version_key(p.name),
+    )
+    if not versions:
+        raise ModelArtifactError(f"no model under {MODELS_DIR}; run `vocml train`")
+    return versions[-1]
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    parts = name.lstrip("v").split(".")
+    return tuple(int(p) if p.isdigit() else -1 for p in parts)
+
+
+def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: float | None = None) -> Classifier:
+    """Load a model bundle after checking its card.
+
+    Args:
+        model_dir: a ``models/<version>`` directory; the shipped model when ``None``.
+        threshold: override the card's uncertainty threshold.
+
+    Raises:
+        ModelArtifactError: missing files, a hash mismatch or library versions that differ.
+    """
+    directory = Path(model_dir) if model_dir is not None else default_model_dir()
+    card = read_card(directory)
+    runtime = runtime_versions()
+    for lib, running in runtime.items():
+        built = getattr(card, lib)
+        if built != running:
+            raise ModelArtifactError(
+                f"model {directory} was trained with {lib} {built}, running {running}; "
+                f"install {lib}=={built} or retrain with `vocml train`"
+            )
+    joblib_path = directory / PIPELINE_FILE
+    if not joblib_path.is_file():
+        raise ModelArtifactError(f"{joblib_path} is missing; retrain with `vocml train`")
+    actual = sha256_file(joblib_path)
+    if actual != card.pipeline_sha256:
+        raise ModelArtifactError(
+            f"{joblib_path} does not match its card (sha256 {actual[:12]}…, card says "
+            f"{card.pipeline_sha256[:12]}…); refusing to unpickle it. Restore the file or retrain with `vocml train`"
+        )
+    pipeline = joblib.load(joblib_path)
+    return Classifier(pipeline, card, threshold=card.threshold if threshold is None else threshold)

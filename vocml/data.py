@@ -1,0 +1,341 @@
+"""The one data contract for training files and uploads: JSONL or CSV records, validated row by row.
+
+A record has ``text`` (required), ``id``, ``source`` (``call_note`` | ``customer_comment``), ``team``,
+``rep``, ``created_at`` (ISO date or datetime), ``label`` (training only) and ``hard`` (evaluation only).
+Files are UTF-8, with or without a byte-order mark. Every rejected row raises or yields a
+:class:`~vocml.errors.DataError` that names the line, the field and the fix; nothing is silently
+dropped or truncated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from vocml.errors import DataError, EmptyTextError
+
+LABELS: tuple[str, ...] = ("pitch_first", "needs_first", "no_signal")
+SOURCES: tuple[str, ...] = ("call_note", "customer_comment")
+FIELDS: tuple[str, ...] = ("id", "text", "source", "team", "rep", "created_at", "label", "hard")
+DEFAULT_MAX_CHARS = 20_000
+MAX_SHORT_FIELD = 200
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One validated row. ``line`` is where it started in its file (1-based)."""
+
+    text: str
+    id: str | None = None
+    source: str | None = None
+    team: str | None = None
+    rep: str | None = None
+    created_at: datetime | None = None
+    label: str | None = None
+    hard: bool | None = None
+    line: int | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record in the data contract's JSON shape (``None`` fields left out)."""
+        out: dict[str, Any] = {}
+        for name in FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO date or datetime; naive values are taken as UTC. Raises ValueError."""
+    value = value.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    if len(value) == 10:
+        d = date.fromisoformat(value)
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _short(value: Any, name: str, line: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DataError(f"must be a string, got {type(value).__name__}", line=line, field=name)
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > MAX_SHORT_FIELD:
+        raise DataError(
+            f"is {len(text)} characters; keep it under {MAX_SHORT_FIELD}", line=line, field=name
+        )
+    return text
+
+
+def validate_row(
+    row: dict[str, Any],
+    *,
+    line: int,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    require_label: bool = False,
+    require_team: bool = False,
+) -> Record:
+    """Validate one parsed row (a dict) against the contract and return a :class:`Record`.
+
+    Raises:
+        DataError: naming ``line``, the field and the fix.
+    """
+    text = row.get("text")
+    if text is None:
+        raise EmptyTextError("is missing; every record needs a non-empty 'text'", line=line, field="text")
+    if not isinstance(text, str):
+        raise DataError(f"must be a string, got {type(text).__name__}", line=line, field="text")
+    if not text.strip():
+        raise EmptyTextError(
+            "is empty or whitespace only; remove the row or fill in the text", line=line, field="text"
+        )
+    if len(text) > max_chars:
+        raise DataError(
+            f"is {len(text):,} characters, over the {max_chars:,} limit; split the text or raise the limit",
+            line=line,
+            field="text",
+        )
+    source = _short(row.get("source"), "source", line)
+    if source is not None and source not in SOURCES:
+        raise DataError(
+            f"unknown source {source!r}; use one of {', '.join(SOURCES)} or leave it empty",
+            line=line,
+            field="source",
+        )
+    label = _short(row.get("label"), "label", line)
+    if label is not None and label not in LABELS:
+        raise DataError(
+            f"unknown label {label!r}; use one of {', '.join(LABELS)}", line=line, field="label"
+        )
+    if require_label and label is None:
+        raise DataError(
+            f"is missing; training rows need one of {', '.join(LABELS)}", line=line, field="label"
+        )
+    team = _short(row.get("team"), "team", line)
+    if require_team and team is None:
+        raise DataError("is missing; every uploaded row needs the team it belongs to", line=line, field="team")
+    created_raw = row.get("created_at")
+    created_at = None
+    if created_raw is not None and str(created_raw).strip():
+        try:
+            created_at = parse_datetime(str(created_raw))
+        except ValueError:
+            raise DataError(
+                f"{created_raw!r} is not an ISO date or datetime; write it like 2026-03-31 or 2026-03-31T14:05:00Z",
+                line=line,
+                field="created_at",
+            ) from None
+    hard_raw = row.get("hard")
+    hard: bool | None = None
+    if isinstance(hard_raw, bool):
+        hard = hard_raw
+    elif isinstance(hard_raw, str) and hard_raw.strip():
+        lowered = hard_raw.strip().lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise DataError(f"{hard_raw!r} is not true or false", line=line, field="hard")
+        hard = lowered in ("true", "1")
+    return Record(
+        text=text,
+        id=_short(row.get("id"), "id", line),
+        source=source,
+        team=team,
+        rep=_short(row.get("rep"), "rep", line),
+        created_at=created_at,
+        label=label,
+        hard=hard,
+        line=line,
+    )
+
+
+def detect_format(name: str | None, head: bytes) -> str:
+    """Return ``"jsonl"`` or ``"csv"`` from a file name, else from its first bytes."""
+    if name:
+        suffix = Path(name).suffix.lower()
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return "jsonl"
+        if suffix in (".csv", ".tsv"):
+            return "csv"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "jsonl" if stripped.startswith(b"{") else "csv"
+
+
+def _decoded_lines(stream: IO[bytes], bad: set[int]) -> Iterator[str]:
+    """Decode a byte stream line by line as UTF-8; lines that fail are recorded in ``bad``."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(number)
+            yield raw.decode("utf-8", errors="replace")
+
+
+ENCODING_FIX = "is not valid UTF-8; re-save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+
+
+def _iter_jsonl(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | DataError]:
+    bad: set[int] = set()
+    for number, line in enumerate(_decoded_lines(stream, bad), start=1):
+        if not line.strip():
+            continue
+        if number in bad:
+            yield DataError(ENCODING_FIX, line=number, field="text")
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield DataError(
+                f"is not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line",
+                line=number,
+            )
+            continue
+        if not isinstance(row, dict):
+            yield DataError(
+                f"is a JSON {type(row).__name__}, not an object; write one object per line", line=number
+            )
+            continue
+        try:
+            yield validate_row(row, line=number, **opts)
+        except DataError as e:
+            yield e
+
+
+def _iter_csv(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | DataError]:
+    bad: set[int] = set()
+    lines = _decoded_lines(stream, bad)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        raise DataError(f"the CSV header could not be read ({e})", line=1) from e
+    columns = [h.strip().lstrip("\ufeff").lower() for h in header]
+    if "text" not in columns:
+        raise DataError(
+            f"the CSV header has no 'text' column (found: {', '.join(columns) or 'nothing'}); "
+            "add a header row with at least 'text'",
+            line=1,
+            field="text",
+        )
+    if opts.get("require_team") and "team" not in columns:
+        raise DataError(
+            f"the CSV header has no 'team' column (found: {', '.join(columns)}); add one, every row needs a team",
+            line=1,
+            field="team",
+        )
+    if opts.get("require_label") and "label" not in columns:
+        raise DataError("the CSV header has no 'label' column; training files need one", line=1, field="label")
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            previous_end = reader.line_num
+            yield DataError(f"is not valid CSV ({e}); check the quotes on this row", line=start)
+            continue
+        end = reader.line_num
+        previous_end = end
+        if not values or all(not v.strip() for v in values) and len(values) <= 1:
+            continue
+        if any(n in bad for n in range(start, end + 1)):
+            yield DataError(ENCODING_FIX, line=start, field="text")
+            continue
+        if len(values) != len(columns):
+            yield DataError(
+                f"has {len(values)} values but the header has {len(columns)} columns; "
+                "quote values that contain commas",
+                line=start,
+            )
+            continue
+        row = dict(zip(columns, values, strict=True))
+        try:
+            yield validate_row(row, line=start, **opts)
+        except DataError as e:
+            yield e
+
+
+def iter_rows(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    fmt: str | None = None,
+    name: str | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    require_label: bool = False,
+    require_team: bool = False,
+) -> Iterator[Record | DataError]:
+    """Stream a JSONL or CSV file, yielding a :class:`Record` or a :class:`DataError` per row.
+
+    Nothing is held in memory beyond the current row. A file-level problem (a CSV header without
+    ``text``) raises :class:`DataError` instead, because no row could be read.
+
+    Args:
+        source: a path, or a binary file object (an upload).
+        fmt: ``"jsonl"`` or ``"csv"``; detected from the name or the first bytes when ``None``.
+        name: the original file name, used to detect the format of a file object.
+        max_chars: texts longer than this are rejected, never truncated.
+        require_label: reject rows without a label (training files).
+        require_team: reject rows without a team (uploads).
+    """
+    opts = {"max_chars": max_chars, "require_label": require_label, "require_team": require_team}
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise DataError(f"file not found: {path}")
+        with path.open("rb") as stream:
+            yield from iter_rows(stream, fmt=fmt, name=path.name, **opts)
+        return
+    stream = source if isinstance(source, io.BufferedIOBase) else io.BufferedReader(source)  # type: ignore[arg-type]
+    if fmt is None:
+        fmt = detect_format(name, stream.peek(64)[:64])
+    if fmt not in ("jsonl", "csv"):
+        raise DataError(f"unknown format {fmt!r}; use jsonl or csv")
+    yield from (_iter_jsonl(stream, opts) if fmt == "jsonl" else _iter_csv(stream, opts))
+
+
+def read_records(
+    source: str | os.PathLike[str] | IO[bytes],
+    **kwargs: Any,
+) -> list[Record]:
+    """Read and validate a whole file; raise the first row's :class:`DataError`.
+
+    Takes the keyword arguments of :func:`iter_rows`.
+    """
+    out: list[Record] = []
+    for item in iter_rows(source, **kwargs):
+        if isinstance(item, DataError):
+            raise item
+        out.append(item)
+    return out
+
+
+def write_jsonl(records: Iterable[Record | dict[str, Any]], path: str | os.PathLike[str]) -> int:
+    """Write records as JSONL (UTF-8); return how many were written."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in records:
+            obj = rec.to_dict() if isinstance(rec, Record) else rec
+            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            n += 1
+    return n

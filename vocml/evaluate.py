@@ -1,0 +1,110 @@
+"""Evaluation: macro-F1, per-label and per-source scores, the confusion matrix and calibration (ECE)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from vocml.data import LABELS, Record
+from vocml.model import Classifier
+
+ECE_BINS = 10
+
+
+def expected_calibration_error(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BINS) -> float:
+    """Top-label ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if len(proba) == 0:
+        return 0.0
+    conf = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        if mask.any():
+            total += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
+    return float(total)
+
+
+def reliability(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BINS) -> list[dict[str, float]]:
+    """Per-bin confidence, accuracy and count, for a calibration plot."""
+    proba = np.asarray(proba, dtype=np.float64)
+    conf = proba.max(axis=1) if len(proba) else np.zeros(0)
+    correct = (proba.argmax(axis=1) == np.asarray(y_true)) if len(proba) else np.zeros(0, dtype=bool)
+    out = []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        n = int(mask.sum())
+        out.append(
+            {
+                "low": round(float(lo), 2),
+                "high": round(float(hi), 2),
+                "n": n,
+                "confidence": round(float(conf[mask].mean()), 4) if n else 0.0,
+                "accuracy": round(float(correct[mask].mean()), 4) if n else 0.0,
+            }
+        )
+    return out
+
+
+def score(y_true: Sequence[str], y_pred: Sequence[str], proba: np.ndarray | None = None, *, labels: Sequence[str] = LABELS) -> dict[str, Any]:
+    """Macro-F1, accuracy, per-label P/R/F1, the confusion matrix and (with ``proba``) ECE.
+
+    ``proba`` columns must be in ``labels`` order.
+    """
+    labels = list(labels)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    out: dict[str, Any] = {
+        "n": len(y_true),
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4),
+        "accuracy": round(float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0, 4),
+        "per_label": {
+            lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4), "support": int(s[i])}
+            for i, lab in enumerate(labels)
+        },
+        "confusion": {
+            "labels": labels,
+            "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+            "note": "rows are the true label, columns the predicted label",
+        },
+    }
+    if proba is not None:
+        index = {lab: i for i, lab in enumerate(labels)}
+        y_idx = [index[y] for y in y_true]
+        out["ece"] = round(expected_calibration_error(proba, y_idx), 4)
+        out["reliability"] = reliability(proba, y_idx)
+    return out
+
+
+def evaluate(classifier: Classifier, records: Sequence[Record]) -> dict[str, Any]:
+    """Score ``classifier`` on labelled records: overall, per source and on the hard cases.
+
+    Raises:
+        ValueError: if a record has no label.
+    """
+    missing = [r.line for r in records if r.label is None]
+    if missing:
+        raise ValueError(f"evaluation needs a label on every row; line {missing[0]} has none")
+    texts = [r.text for r in records]
+    raw = classifier.predict_proba(texts)
+    order = [classifier.labels.index(lab) for lab in LABELS]
+    proba = raw[:, order]
+    y_true = [str(r.label) for r in records]
+    y_pred = [LABELS[i] for i in proba.argmax(axis=1)]
+    result = score(y_true, y_pred, proba)
+    result["per_source"] = {}
+    for source in sorted({r.source for r in records if r.source}):
+        idx = [i for i, r in enumerate(records) if r.source == source]
+        sub = score([y_true[i] for i in idx], [y_pred[i] for i in idx], proba[idx])
+        result["per_source"][source] = {k: sub[k] for k in ("n", "macro_f1", "accuracy", "per_label", "ece")}
+    hard = [i for i, r in enumerate(records) if r.hard]
+    if hard:
+        sub = score([y_true[i] for i in hard], [y_pred[i] for i in hard], proba[hard])
+        result["hard"] = {k: sub[k] for k in ("n", "macro_f1", "accuracy", "per_label")}
+    result["model"] = classifier.version
+    return result

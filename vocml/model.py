@@ -1,0 +1,251 @@
+"""The classifier: one scikit-learn Pipeline with calibrated probabilities, plus predictions with evidence.
+
+``build_pipeline()`` returns the unfitted pipeline; :class:`Classifier` wraps a fitted one with its
+model card and turns texts into :class:`Prediction` objects (label, confidence, all scores, the cues
+that fired and the phrases that pushed toward the label, with character offsets).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from vocml.data import LABELS, Record
+from vocml.errors import ConfigError, NotTrainedError
+from vocml.features import WORD_TOKEN_PATTERN, CueVectorizer, as_texts, build_features
+
+if TYPE_CHECKING:
+    from vocml.bundle import ModelCard
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "clf__estimator__C": 8.0,
+    "clf__estimator__class_weight": "balanced",
+    "clf__method": "temperature",
+    "clf__cv": 5,
+}
+DEFAULT_THRESHOLD = 0.6
+MAX_EVIDENCE = 6
+MIN_EVIDENCE_WEIGHT = 0.05
+
+
+def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
+    """Return the unfitted pipeline: features -> calibrated logistic regression.
+
+    Args:
+        params: overrides in scikit-learn's ``step__param`` names (e.g. ``clf__estimator__C``).
+
+    Raises:
+        ConfigError: naming an unknown parameter.
+    """
+    pipeline = Pipeline(
+        [
+            ("features", build_features()),
+            (
+                "clf",
+                CalibratedClassifierCV(
+                    LogisticRegression(max_iter=3000, random_state=0),
+                    ensemble=False,
+                ),
+            ),
+        ]
+    )
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    valid = pipeline.get_params(deep=True)
+    unknown = [k for k in merged if k not in valid]
+    if unknown:
+        raise ConfigError(
+            f"unknown pipeline parameter(s) {', '.join(unknown)}; use scikit-learn names such as "
+            "clf__estimator__C or features__word__ngram_range"
+        )
+    pipeline.set_params(**merged)
+    return pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A phrase that pushed toward the predicted label: ``text[start:end] == phrase``."""
+
+    phrase: str
+    start: int
+    end: int
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One text's prediction, with the fields every interface (CLI, REST, spaCy) shares."""
+
+    id: str | None
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    uncertain: bool
+    cues: list[str]
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+_WORD = re.compile(WORD_TOKEN_PATTERN)
+
+
+class Classifier:
+    """A fitted pipeline with its model card; the object ``load_model()`` returns.
+
+    Args:
+        pipeline: a fitted pipeline from :func:`build_pipeline`.
+        card: the model card, or ``None`` for an unsaved model.
+        threshold: predictions with confidence below this are marked ``uncertain``.
+    """
+
+    def __init__(self, pipeline: Pipeline, card: ModelCard | None = None, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not hasattr(pipeline.named_steps["clf"], "classes_"):
+            raise NotTrainedError("the pipeline is not fitted; train it with `vocml train` first")
+        self.pipeline = pipeline
+        self.card = card
+        self.threshold = threshold
+        self.labels: list[str] = [str(c) for c in pipeline.named_steps["clf"].classes_]
+        union = pipeline.named_steps["features"]
+        self._parts = union.transformer_list
+        self._word = dict(self._parts)["word"]
+        self._vocab: dict[str, int] = self._word.vocabulary_
+        # Offsets of each part's columns in the union's output.
+        self._offsets: dict[str, int] = {}
+        start = 0
+        for name, transformer in self._parts:
+            self._offsets[name] = start
+            start += len(transformer.get_feature_names_out())
+        base = pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator
+        coef = np.asarray(base.coef_, dtype=np.float64)
+        if coef.shape[0] == 1:  # binary problem: sklearn stores one row
+            coef = np.vstack([-coef[0], coef[0]])
+        # How much each feature moves each label relative to the others.
+        self._push = coef - coef.mean(axis=0, keepdims=True)
+        self._cue_names: list[str] = list(dict(self._parts)["cues"].cue_names_)
+
+    @property
+    def version(self) -> str | None:
+        """The model version from its card."""
+        return self.card.version if self.card else None
+
+    def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
+        """The feature matrix and the cue hits of each text (spaCy runs once)."""
+        blocks = []
+        hits: list[dict[str, list[tuple[int, int]]]] = []
+        for _name, transformer in self._parts:
+            if isinstance(transformer, CueVectorizer):
+                hits = transformer.match(texts)
+                blocks.append(transformer.transform_hits(hits))
+            else:
+                blocks.append(transformer.transform(texts))
+        return sp.hstack(blocks, format="csr"), hits
+
+    def predict_proba(self, texts: Any) -> np.ndarray:
+        """Calibrated probabilities, columns in ``self.labels`` order."""
+        X, _ = self.features(as_texts(texts))
+        return np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+
+    def classify(self, items: Any, *, batch_size: int = 2000) -> list[Prediction]:
+        """Classify texts, :class:`~vocml.data.Record` objects or dicts with ``text`` (and ``id``).
+
+        A pandas Series of texts works too (its index becomes the ``id``).
+        """
+        texts, ids = _texts_and_ids(items)
+        out: list[Prediction] = []
+        for lo in range(0, len(texts), batch_size):
+            out.extend(self._classify_batch(texts[lo : lo + batch_size], ids[lo : lo + batch_size]))
+        return out
+
+    def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
+        if not texts:
+            return []
+        X, hits = self.features(texts)
+        proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+        cue_offset = self._offsets["cues"]
+        out = []
+        for i, text in enumerate(texts):
+            row = proba[i]
+            k = int(np.argmax(row))
+            label = self.labels[k]
+            scores = {lab: round(float(p), 6) for lab, p in zip(self.labels, row, strict=True)}
+            cue_evidence = []
+            for name, spans in hits[i].items():
+                weight = float(self._push[k, cue_offset + self._cue_names.index(name)])
+                for s, e in spans:
+                    cue_evidence.append((s, e, weight))
+            out.append(
+                Prediction(
+                    id=ids[i],
+                    label=label,
+                    confidence=round(float(row[k]), 6),
+                    scores=scores,
+                    uncertain=bool(row[k] < self.threshold),
+                    cues=sorted(hits[i]),
+                    evidence=self._evidence(text, X[i], k, cue_evidence),
+                )
+            )
+        return out
+
+    def _evidence(self, text: str, x: sp.csr_matrix, k: int, cue_evidence: list[tuple[int, int, float]]) -> list[Evidence]:
+        """Phrases whose features pushed toward label ``k``, strongest first, non-overlapping."""
+        push = self._push[k]
+        word_offset = self._offsets["word"]
+        values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
+        tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        candidates: list[tuple[float, int, int]] = []
+        for n in (1, 2):
+            for j in range(len(tokens) - n + 1):
+                gram = " ".join(t[0] for t in tokens[j : j + n])
+                idx = self._vocab.get(gram)
+                if idx is None:
+                    continue
+                col = word_offset + idx
+                w = values.get(col, 0.0) * float(push[col])
+                if w > 0:
+                    candidates.append((w, tokens[j][1], tokens[j + n - 1][2]))
+        candidates.extend((w, s, e) for s, e, w in cue_evidence if w > 0)
+        candidates.sort(key=lambda c: -c[0])
+        if candidates:
+            floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
+            candidates = [c for c in candidates if c[0] >= floor]
+        chosen: list[tuple[float, int, int]] = []
+        for w, s, e in candidates:
+            if any(s < ce and cs < e for _, cs, ce in chosen):
+                continue
+            chosen.append((w, s, e))
+            if len(chosen) == MAX_EVIDENCE:
+                break
+        return [Evidence(text[s:e], s, e, round(w, 4)) for w, s, e in chosen]
+
+
+def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None]]:
+    if isinstance(items, str | Record | dict):
+        items = [items]
+    if hasattr(items, "index") and hasattr(items, "tolist") and not isinstance(items, list | tuple | np.ndarray):
+        return as_texts(items), [str(i) for i in items.index]
+    texts: list[str] = []
+    ids: list[str | None] = []
+    for item in items if isinstance(items, Iterable) else [items]:
+        if isinstance(item, Record):
+            texts.append(item.text)
+            ids.append(item.id)
+        elif isinstance(item, dict):
+            texts.append(str(item.get("text") or ""))
+            ids.append(None if item.get("id") is None else str(item["id"]))
+        else:
+            texts.append(item if isinstance(item, str) else str(item))
+            ids.append(None)
+    return texts, ids
+
+
+__all__ = ["LABELS", "Classifier", "Evidence", "Prediction", "build_pipeline", "DEFAULT_PARAMS"]

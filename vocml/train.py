@@ -1,0 +1,219 @@
+"""Training: gold (and optionally silver) records -> cross-validated metrics -> a saved model bundle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.model_selection import StratifiedKFold
+
+from vocml import __version__
+from vocml.bundle import ModelCard, now_iso, runtime_versions, save_bundle, sha256_file
+from vocml.data import LABELS, Record, read_records, validate_row
+from vocml.errors import ConfigError, DataError
+from vocml.evaluate import score
+from vocml.model import DEFAULT_PARAMS, DEFAULT_THRESHOLD, Classifier, build_pipeline
+from vocml.weak import cue_report, vote_matrix
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEED = 0
+DEFAULT_SILVER_WEIGHT = 0.5
+DEFAULT_MIN_SILVER_CONFIDENCE = 0.7
+
+
+def read_silver(path: str | os.PathLike[str], *, min_confidence: float = 0.0) -> tuple[list[Record], list[float], int]:
+    """Read silver rows written by ``vocml label``.
+
+    Returns:
+        (records, confidences, n_below): rows at or above ``min_confidence``, their confidences, and
+        how many rows were left out for low confidence (reported, never silently dropped).
+    """
+    records: list[Record] = []
+    confidences: list[float] = []
+    below = 0
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"is not valid JSON ({e.msg})", line=number) from e
+            rec = validate_row(row, line=number, require_label=True)
+            conf = row.get("label_confidence")
+            if not isinstance(conf, int | float) or not 0 <= conf <= 1:
+                raise DataError(
+                    "must be a number between 0 and 1; silver files come from `vocml label`",
+                    line=number,
+                    field="label_confidence",
+                )
+            if conf < min_confidence:
+                below += 1
+                continue
+            records.append(rec)
+            confidences.append(float(conf))
+    return records, confidences, below
+
+
+def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Pipeline parameters from a TOML file's ``[pipeline]`` table (empty when ``path`` is None)."""
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read config {path}: {e}") from e
+    unknown = set(raw) - {"pipeline"}
+    if unknown:
+        raise ConfigError(f"unknown table(s) {', '.join(sorted(unknown))} in {path}; only [pipeline] is read")
+    params = dict(raw.get("pipeline", {}))
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
+    pipeline = build_pipeline(params)
+    pipeline.fit(X, y, clf__sample_weight=w)
+    clf = Classifier(pipeline)
+    proba = clf.predict_proba(X_test)
+    return proba[:, [clf.labels.index(lab) for lab in LABELS]]
+
+
+def cross_validate(
+    gold: Sequence[Record],
+    *,
+    params: dict[str, Any],
+    seed: int,
+    folds: int = 5,
+    silver: Sequence[Record] = (),
+    silver_conf: Sequence[float] = (),
+    silver_weight: float = DEFAULT_SILVER_WEIGHT,
+    n_jobs: int = 2,
+) -> dict[str, Any]:
+    """Stratified k-fold metrics on the gold rows (silver rows only ever join the training folds)."""
+    texts = [r.text for r in gold]
+    y = np.array([r.label for r in gold])
+    s_texts = [r.text for r in silver]
+    s_y = [str(r.label) for r in silver]
+    s_w = np.asarray(silver_conf, dtype=np.float64) * silver_weight
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = list(splitter.split(texts, y))
+    jobs = []
+    for train_idx, test_idx in splits:
+        X_tr = [texts[i] for i in train_idx] + s_texts
+        y_tr = [str(y[i]) for i in train_idx] + s_y
+        w_tr = np.concatenate([np.ones(len(train_idx)), s_w])
+        jobs.append(delayed(_fit_predict)(params, X_tr, y_tr, w_tr, [texts[i] for i in test_idx]))
+    results = Parallel(n_jobs=n_jobs)(jobs)
+    proba = np.zeros((len(texts), len(LABELS)))
+    for (_, test_idx), fold_proba in zip(splits, results, strict=True):
+        proba[test_idx] = fold_proba
+    y_pred = [LABELS[i] for i in proba.argmax(axis=1)]
+    metrics = score(list(y), y_pred, proba)
+    metrics["folds"] = folds
+    hard = [i for i, r in enumerate(gold) if r.hard]
+    if hard:
+        sub = score([str(y[i]) for i in hard], [y_pred[i] for i in hard])
+        metrics["hard"] = {"n": sub["n"], "macro_f1": sub["macro_f1"]}
+    return metrics
+
+
+def train(
+    data: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    version: str = __version__,
+    params: dict[str, Any] | None = None,
+    seed: int = DEFAULT_SEED,
+    silver: Sequence[str | os.PathLike[str]] = (),
+    silver_weight: float = DEFAULT_SILVER_WEIGHT,
+    min_silver_confidence: float = DEFAULT_MIN_SILVER_CONFIDENCE,
+    folds: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_jobs: int = 2,
+) -> tuple[Classifier, ModelCard]:
+    """Train on gold files (plus weighted silver files), cross-validate, and save a bundle.
+
+    Args:
+        data: gold training files in the data contract (``label`` required); reviewed-label exports
+            from the service are gold files too.
+        out_dir: where to write ``pipeline.joblib`` and ``card.json``; nothing is written when ``None``.
+        version: the model version recorded in the card.
+        params: pipeline overrides in ``step__param`` form.
+        seed: the cross-validation seed; the same data and seed give the same model and metrics.
+        silver: files written by ``vocml label``; each row weighs ``silver_weight * label_confidence``.
+        min_silver_confidence: silver rows below this confidence are left out (and counted in the card).
+        folds: cross-validation folds (0 or 1 skips cross-validation).
+
+    Returns:
+        The fitted classifier and its card.
+    """
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    build_pipeline(merged)  # validates the parameter names before any work
+    gold: list[Record] = []
+    data_info = []
+    for path in data:
+        rows = read_records(path, require_label=True)
+        gold.extend(rows)
+        data_info.append({"path": _display(path), "sha256": sha256_file(path), "rows": len(rows), "kind": "gold"})
+    if not gold:
+        raise DataError("no training rows; pass at least one labelled file")
+    missing = sorted(set(LABELS) - {str(r.label) for r in gold})
+    if missing:
+        raise DataError(f"training data has no rows labelled {', '.join(missing)}; every label needs examples")
+    s_records: list[Record] = []
+    s_conf: list[float] = []
+    for path in silver:
+        recs, confs, below = read_silver(path, min_confidence=min_silver_confidence)
+        s_records.extend(recs)
+        s_conf.extend(confs)
+        data_info.append(
+            {"path": _display(path), "sha256": sha256_file(path), "rows": len(recs), "kind": "silver",
+             "left_out_below_confidence": below}
+        )
+    log.info("training on %d gold and %d silver rows", len(gold), len(s_records))
+    metrics: dict[str, Any] = {}
+    if folds and folds > 1:
+        metrics = cross_validate(
+            gold, params=merged, seed=seed, folds=folds, silver=s_records, silver_conf=s_conf,
+            silver_weight=silver_weight, n_jobs=n_jobs,
+        )
+    texts = [r.text for r in gold] + [r.text for r in s_records]
+    labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records]
+    weights = np.concatenate([np.ones(len(gold)), np.asarray(s_conf) * silver_weight])
+    pipeline = build_pipeline(merged)
+    pipeline.fit(texts, labels, clf__sample_weight=weights)
+    L, names = vote_matrix([r.text for r in gold])
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    report = cue_report(L, names, np.array([index[str(r.label)] for r in gold]))
+    card = ModelCard(
+        version=version,
+        **runtime_versions(),
+        labels=list(LABELS),
+        params={k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()},
+        seed=seed,
+        data=data_info,
+        metrics=metrics,
+        created=now_iso(),
+        threshold=threshold,
+        cue_report=report,
+    )
+    if out_dir is not None:
+        card = save_bundle(pipeline, card, out_dir)
+    return Classifier(pipeline, card, threshold=threshold), card
+
+
+def _display(path: str | os.PathLike[str]) -> str:
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p.name
