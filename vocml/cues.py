@@ -2,11 +2,11 @@
 
 Each cue votes one label when it fires and abstains otherwise. A cue is a plain function
 ``cue(doc) -> list[tuple[int, int]]`` returning the character spans it matched (empty: abstain);
-its docstring is what the dashboard shows. All cues share one ``Matcher``/``PhraseMatcher`` pass
+its docstring is what the dashboard shows. All cues share one ``PhraseMatcher`` pass over lemmas
 (:func:`match_cues`), which is negation-aware: a phrase preceded within three tokens by a negator
 ("never pushed", "nobody asked") is credited to the cue named in ``NEGATED_TO`` instead of its own.
 
-Adding a cue means: one entry in ``PHRASES`` (and ``PATTERNS`` if it needs wildcards), one function,
+Adding a cue means: one entry in ``PHRASES``, one function,
 one ``CUES`` entry, one test row. A behaviour change to a cue gets a new name, so old model cards
 keep their meaning.
 """
@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from vocml.errors import UnknownCueError
@@ -181,17 +180,13 @@ PHRASES: dict[str, list[str]] = {
     ],
 }
 
-# Token patterns for cues that need gaps; matched in the same pass.
-PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
-    "discovery_question": [
-        [{"LEMMA": "ask"}, {"LOWER": {"IN": ["about", "what", "how", "why", "who", "whether", "if", "where", "when", "which"]}}],
-        [{"LEMMA": {"IN": ["ask", "want"]}}, {"LOWER": {"IN": ["them", "her", "him", "us", "me", "to"]}}, {"LOWER": {"IN": ["what", "how", "why", "who", "whether", "about", "know"]}}],
-        [{"LOWER": {"IN": ["what", "how"]}}, {"LEMMA": {"IN": ["do", "be"]}}, {"LOWER": {"IN": ["they", "you", "we", "she", "he"]}}],
-    ],
-    "feature_dump": [
-        [{"LIKE_NUM": True}, {"LOWER": {"IN": ["slides", "slide", "features", "modules", "min", "minutes"]}}, {"LOWER": {"IN": ["on", "of"]}, "OP": "?"}, {"LEMMA": {"IN": ["demo", "feature", "product", "deck", "slide", "config", "spec"]}}],
-    ],
-}
+# Question phrases built from combinations, so one PhraseMatcher pass covers them (a token Matcher
+# with patterns costs as much as everything else together).
+_WH = ["about", "what", "how", "why", "who", "whether", "if", "where", "when", "which"]
+PHRASES["discovery_question"] += [f"ask {w}" for w in _WH] + [
+    f"ask {o} {w}" for o in ("them", "her", "him", "us", "me") for w in ("what", "how", "why", "about", "who", "whether")
+] + [f"{w} do {p}" for w in ("what", "how") for p in ("they", "you", "we", "she", "he")]
+
 
 LABEL_OF: dict[str, str] = {
     "feature_dump": "pitch_first",
@@ -255,15 +250,12 @@ class Cue:
 
 
 @lru_cache(maxsize=4)
-def _matchers(lang: str = "en") -> tuple[PhraseMatcher, Matcher, Language]:
+def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
     nlp = get_nlp(lang)
     phrase = PhraseMatcher(nlp.vocab, attr="LEMMA")
     for name, phrases in PHRASES.items():
         phrase.add(name, list(nlp.pipe(phrases)))
-    matcher = Matcher(nlp.vocab)
-    for name, patterns in PATTERNS.items():
-        matcher.add(name, patterns)
-    return phrase, matcher, nlp
+    return phrase, nlp
 
 
 def _negated(doc: Doc, start: int) -> bool:
@@ -281,13 +273,12 @@ def match_cues(doc: Doc) -> dict[str, list[Span]]:
 
     Never raises and never mutates ``doc``.
     """
-    phrase, matcher, nlp = _matchers()
+    phrase, nlp = _matcher()
     strings = nlp.vocab.strings
     hits: dict[str, list[Span]] = {}
     if len(doc) == 0:
         return hits
-    found = list(phrase(doc)) + list(matcher(doc))
-    for match_id, start, end in found:
+    for match_id, start, end in phrase(doc):
         name = strings[match_id]
         if name not in _SELF_NEGATED and _negated(doc, start):
             target = NEGATED_TO.get(name)

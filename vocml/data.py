@@ -306,9 +306,9 @@ def iter_rows(
         with path.open("rb") as stream:
             yield from iter_rows(stream, fmt=fmt, name=path.name, **opts)
         return
-    stream = source if isinstance(source, io.BufferedIOBase) else io.BufferedReader(source)  # type: ignore[arg-type]
+    stream: IO[bytes] = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type]
     if fmt is None:
-        fmt = detect_format(name, stream.peek(64)[:64])
+        fmt = detect_format(name, stream.peek(64)[:64])  # type: ignore[attr-defined]
     if fmt not in ("jsonl", "csv"):
         raise DataError(f"unknown format {fmt!r}; use jsonl or csv")
     yield from (_iter_jsonl(stream, opts) if fmt == "jsonl" else _iter_csv(stream, opts))

@@ -118,7 +118,7 @@ class Classifier:
         union = pipeline.named_steps["features"]
         self._parts = union.transformer_list
         self._word = dict(self._parts)["word"]
-        self._vocab: dict[str, int] = self._word.vocabulary_
+        self._word_names: list[str] = [str(n) for n in self._word.get_feature_names_out()]
         # Offsets of each part's columns in the union's output.
         self._offsets: dict[str, int] = {}
         start = 0
@@ -197,24 +197,30 @@ class Classifier:
         return out
 
     def _evidence(self, text: str, x: sp.csr_matrix, k: int, cue_evidence: list[tuple[int, int, float]]) -> list[Evidence]:
-        """Phrases whose features pushed toward label ``k``, strongest first, non-overlapping."""
-        push = self._push[k]
-        word_offset = self._offsets["word"]
-        values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
-        tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        """Phrases whose features pushed toward label ``k``, strongest first, non-overlapping.
+
+        Word n-gram contributions (tf-idf value times the label's relative coefficient) are computed
+        on the row's non-zero columns only; just the strongest n-grams are then located in the text.
+        """
+        lo = self._offsets["word"]
+        hi = lo + len(self._word_names)
+        cols = x.indices
+        mask = (cols >= lo) & (cols < hi)
+        cols, vals = cols[mask], x.data[mask]
+        weights = vals * self._push[k, cols]
+        top = np.argsort(-weights)[: MAX_EVIDENCE * 2]
+        grams = {self._word_names[cols[i] - lo]: float(weights[i]) for i in top if weights[i] > 0}
         candidates: list[tuple[float, int, int]] = []
-        for n in (1, 2):
-            for j in range(len(tokens) - n + 1):
-                gram = " ".join(t[0] for t in tokens[j : j + n])
-                idx = self._vocab.get(gram)
-                if idx is None:
-                    continue
-                col = word_offset + idx
-                w = values.get(col, 0.0) * float(push[col])
-                if w > 0:
-                    candidates.append((w, tokens[j][1], tokens[j + n - 1][2]))
+        if grams:
+            tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+            for n in (1, 2):
+                for j in range(len(tokens) - n + 1):
+                    gram = tokens[j][0] if n == 1 else tokens[j][0] + " " + tokens[j + 1][0]
+                    w = grams.get(gram)
+                    if w is not None:
+                        candidates.append((w, tokens[j][1], tokens[j + n - 1][2]))
         candidates.extend((w, s, e) for s, e, w in cue_evidence if w > 0)
-        candidates.sort(key=lambda c: -c[0])
+        candidates.sort(key=lambda c: (-c[0], c[1]))
         if candidates:
             floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
             candidates = [c for c in candidates if c[0] >= floor]

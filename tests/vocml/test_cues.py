@@ -1,0 +1,105 @@
+"""Cues: each fires on what the labeling guide describes, respects negation, and never raises."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vocml.cues import CUES, describe_cues, match_cues, resolve_cue_names
+from vocml.errors import UnknownCueError
+from vocml.text import get_nlp
+
+FIRES = [
+    ("feature_dump", "Walked them through all 40 slides and the roadmap."),
+    ("price_push", "Offered 15% disc and 3 months free."),
+    ("deadline_pressure", "Told them the price holds only until EOQ."),
+    ("quota_talk", "Need this one for my quota, spiffs on SD-WAN this qtr."),
+    ("overpromise", "Said it works out of the box and pays for itself in a month."),
+    ("seller_self_talk", "First ten minutes were about their awards and their history."),
+    ("upsell_push", "Upsold them the premium support add-on."),
+    ("pushy_close", "Kept pushing to get this signed today."),
+    ("felt_pressured", "I felt pressured and sold to the whole time."),
+    ("negated_discovery", "Nobody asked what we actually needed."),
+    ("pitch_after_need", "She mentioned churn and he pivoted straight to the analytics module."),
+    ("discovery_question", "Asked how they schedule crews today."),
+    ("pain_goal_talk", "Their biggest pain is the bottleneck at dispatch."),
+    ("summarise_back", "Recapped their three issues in their own words."),
+    ("recommend_less", "He talked us out of the bigger plan, the cheaper one was enough."),
+    ("follow_up_outcome", "Checked in 30 days after go-live to see how it's going."),
+    ("own_failure", "We botched the install, I apologised and comped the first month."),
+    ("felt_heard", "She listened and I felt understood."),
+    ("listening_ratio", "Let them talk for 20 min, no slides."),
+    ("negated_push", "Didn't push the warranty at all."),
+    ("admin_status", "Invoice sent, kickoff scheduled for Monday."),
+    ("product_issue", "The app crashed again and the delivery was late."),
+]
+
+
+def test_every_cue_has_a_row_here() -> None:
+    assert {name for name, _ in FIRES} == set(CUES)
+
+
+def test_enough_cues_on_both_sides_of_the_guide() -> None:
+    labels = [c.label for c in CUES.values()]
+    assert len(CUES) >= 15
+    assert labels.count("pitch_first") >= 7 and labels.count("needs_first") >= 7
+
+
+@pytest.mark.parametrize(("name", "text"), FIRES)
+def test_cue_fires_on_its_example(name: str, text: str) -> None:
+    doc = get_nlp()(text)
+    spans = CUES[name].func(doc)
+    assert spans, f"{name} did not fire on {text!r}"
+    for start, end in spans:
+        assert 0 <= start < end <= len(text)
+
+
+@pytest.mark.parametrize("name", sorted(CUES))
+def test_cue_abstains_on_neutral_text(name: str) -> None:
+    assert CUES[name].func(get_nlp()("The weather in Leeds was mild.")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("Nobody asked what we needed.", "negated_discovery", "discovery_question"),
+        ("He never asked about our goals.", "negated_discovery", "discovery_question"),
+        ("Didn't push any discount, just asked what we needed.", "negated_push", "price_push"),
+        ("No pressure at all, which I liked.", "negated_push", "felt_pressured"),
+        ("They didn't listen to a word.", "felt_pressured", "felt_heard"),
+        ("Never opened the deck.", "listening_ratio", "feature_dump"),
+    ],
+)
+def test_negation_moves_the_vote(text: str, present: str, absent: str) -> None:
+    hits = match_cues(get_nlp()(text))
+    assert present in hits
+    assert absent not in hits
+
+
+def test_cues_do_not_mutate_the_doc() -> None:
+    doc = get_nlp()("Asked about their goals, then offered a discount.")
+    before = [(t.text, t.lemma_) for t in doc]
+    match_cues(doc)
+    assert [(t.text, t.lemma_) for t in doc] == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_no_cue_raises_on_any_string(text: str) -> None:
+    doc = get_nlp()(text)
+    for name, spans in match_cues(doc).items():
+        assert name in CUES
+        assert all(0 <= s <= e <= len(text) for s, e in spans)
+    for cue in CUES.values():
+        cue.func(doc)
+
+
+def test_every_cue_is_documented() -> None:
+    for item in describe_cues():
+        assert len(item["description"]) > 20, item["name"]
+
+
+def test_unknown_cue_names_are_rejected_with_the_known_list() -> None:
+    with pytest.raises(UnknownCueError, match="known cues: feature_dump"):
+        resolve_cue_names(["feature_dump", "mind_reading"])

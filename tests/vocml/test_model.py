@@ -1,0 +1,135 @@
+"""The classifier: overfit and reload, predictions with evidence, bundle checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vocml.bundle import load_model, read_card
+from vocml.data import LABELS, Record
+from vocml.errors import ConfigError, ModelArtifactError
+from vocml.model import build_pipeline
+
+
+def test_overfit_tiny_corpus_and_reload(tiny_bundle: Path, tiny_records: list[Record]) -> None:
+    model = load_model(tiny_bundle)
+    preds = model.classify(tiny_records)
+    assert [p.label for p in preds] == [r.label for r in tiny_records]
+    again = load_model(tiny_bundle)
+    texts = [r.text for r in tiny_records]
+    np.testing.assert_allclose(model.predict_proba(texts), again.predict_proba(texts))
+
+
+def test_batch_equals_one_by_one(tiny_bundle: Path, tiny_records: list[Record]) -> None:
+    model = load_model(tiny_bundle)
+    batch = model.classify(tiny_records)
+    single = [model.classify([r])[0] for r in tiny_records]
+    assert batch == single
+
+
+def test_prediction_fields(tiny_bundle: Path) -> None:
+    model = load_model(tiny_bundle)
+    (p,) = model.classify([{"id": "x1", "text": "Nobody asked what we needed, just a 20% discount."}])
+    d = p.to_dict()
+    assert set(d) == {"id", "label", "confidence", "scores", "uncertain", "cues", "evidence"}
+    assert d["id"] == "x1" and d["label"] in LABELS and set(d["scores"]) == set(LABELS)
+    assert d["confidence"] == max(d["scores"].values())
+    assert "negated_discovery" in d["cues"]
+    for ev in d["evidence"]:
+        assert ev["weight"] > 0
+
+
+def test_pandas_series_input_uses_index_as_id(tiny_bundle: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    model = load_model(tiny_bundle)
+    preds = model.classify(pd.Series(["Invoice wrong", "asked about goals"], index=["a", "b"]))
+    assert [p.id for p in preds] == ["a", "b"]
+
+
+def test_uncertain_follows_threshold(tiny_bundle: Path) -> None:
+    text = ["Something entirely unrelated about weather."]
+    confidence = load_model(tiny_bundle).classify(text)[0].confidence
+    assert load_model(tiny_bundle, threshold=confidence + 1e-3).classify(text)[0].uncertain is True
+    assert load_model(tiny_bundle, threshold=confidence).classify(text)[0].uncertain is False
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_scores_sum_to_one_and_evidence_points_into_text(tiny_bundle: Path, text: str) -> None:
+    model = _cached(tiny_bundle)
+    (p,) = model.classify([text])
+    assert p.label in LABELS
+    assert abs(sum(p.scores.values()) - 1.0) < 1e-4
+    for ev in p.evidence:
+        assert 0 <= ev.start < ev.end <= len(text)
+        assert text[ev.start : ev.end] == ev.phrase
+
+
+_MODELS: dict[Path, object] = {}
+
+
+def _cached(path: Path):  # type: ignore[no-untyped-def]
+    if path not in _MODELS:
+        _MODELS[path] = load_model(path)
+    return _MODELS[path]
+
+
+def test_evidence_offsets_on_real_phrases(tiny_bundle: Path) -> None:
+    text = "The rep never asked what we needed and kept pushing the premium bundle."
+    (p,) = load_model(tiny_bundle).classify([text])
+    assert p.evidence, "expected at least one evidence phrase"
+    assert all(text[e.start : e.end] == e.phrase for e in p.evidence)
+
+
+def test_tampered_joblib_is_refused_before_unpickling(tiny_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_bundle, copy)
+    (copy / "pipeline.joblib").write_bytes(b"not a pickle at all")
+    with pytest.raises(ModelArtifactError, match="does not match its card"):
+        load_model(copy)
+
+
+def test_version_mismatch_is_refused(tiny_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_bundle, copy)
+    card = json.loads((copy / "card.json").read_text())
+    card["sklearn"] = "0.1.0"
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelArtifactError, match="trained with sklearn 0.1.0"):
+        load_model(copy)
+
+
+def test_missing_card_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelArtifactError, match="no model card"):
+        load_model(tmp_path)
+
+
+def test_card_records_how_the_model_was_built(tiny_bundle: Path) -> None:
+    card = read_card(tiny_bundle)
+    assert card.labels == list(LABELS)
+    assert card.params["clf__estimator__C"] == 100.0
+    assert len(card.data[0]["sha256"]) == 64 and len(card.pipeline_sha256) == 64
+    assert card.cue_report and {"cue", "coverage", "overlap", "conflict", "gold_accuracy"} <= set(card.cue_report[0])
+
+
+def test_unknown_pipeline_parameter_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="clf__estimator__Cee"):
+        build_pipeline({"clf__estimator__Cee": 1})
+
+
+def test_spacy_component_sets_doc_cats(tiny_bundle: Path) -> None:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("vocml_classifier", config={"model_dir": str(tiny_bundle)})
+    doc = nlp("Invoice 2231 shows the wrong VAT number.")
+    assert set(doc.cats) == set(LABELS)
+    assert abs(sum(doc.cats.values()) - 1) < 1e-4
+    docs = list(nlp.pipe(["a", "b", "c"]))
+    assert all(set(d.cats) == set(LABELS) for d in docs)
