@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from vocml.bundle import ModelCard
 
 DEFAULT_PARAMS: dict[str, Any] = {
-    "clf__estimator__C": 8.0,
+    "clf__estimator__C": 16.0,
     "clf__estimator__class_weight": "balanced",
     "clf__method": "temperature",
     "clf__cv": 5,
@@ -116,7 +116,7 @@ class Classifier:
         self.threshold = threshold
         self.labels: list[str] = [str(c) for c in pipeline.named_steps["clf"].classes_]
         union = pipeline.named_steps["features"]
-        self._parts = union.transformer_list
+        self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
         self._word = dict(self._parts)["word"]
         self._word_names: list[str] = [str(n) for n in self._word.get_feature_names_out()]
         # Offsets of each part's columns in the union's output.

@@ -166,7 +166,8 @@ def train(
         data_info.append({"path": _display(path), "sha256": sha256_file(path), "rows": len(rows), "kind": "gold"})
     if not gold:
         raise DataError("no training rows; pass at least one labelled file")
-    missing = sorted(set(LABELS) - {str(r.label) for r in gold})
+    present = {str(r.label) for r in gold}
+    missing = [lab for lab in LABELS if lab not in present]
     if missing:
         raise DataError(f"training data has no rows labelled {', '.join(missing)}; every label needs examples")
     s_records: list[Record] = []
