@@ -1,0 +1,117 @@
+"""The app factory: ``create_app(settings)`` wires settings, storage, the model, the batch worker,
+problem handlers, metrics and the routers in :mod:`service.routes`.
+
+Run it with ``vocml serve`` or ``uvicorn --factory service.app:create_app``. Nothing happens at import:
+the database is migrated and the model loaded in the lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import problems
+from service.auth import count_tokens
+from service.batches import BatchWorker
+from service.db import make_engine, migrate
+from service.metrics import Metrics
+from service.routes import ROUTERS
+from service.routes.classify import MAX_BODY_BYTES
+from service.settings import Settings, get_settings
+from service.trends import ErrorModel
+from vocml.model import Classifier
+
+log = logging.getLogger("vocml.service")
+
+
+class ObserveMiddleware:
+    """Counts every request for ``/metrics`` and writes one access log line (route template, never the query)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe_request(scope["method"], route, status, elapsed)
+            principal = getattr(scope.get("state", {}).get("principal"), "name", None)
+            log.info(
+                "request",
+                extra={
+                    "event": "request", "method": scope["method"], "route": route, "status": status,
+                    "duration_ms": round(elapsed * 1000, 2), "token": principal,
+                },
+            )
+
+
+def create_app(settings: Settings | None = None, *, classifier: Classifier | None = None) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: defaults to :func:`service.settings.get_settings` (``VOCML_*`` variables).
+        classifier: use this instead of loading the bundle (tests).
+    """
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        from vocml.bundle import load_model
+
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        model = classifier if classifier is not None else load_model(settings.model_dir)
+        model.classify(["warm-up"])  # spaCy and numpy initialise here, not in the first request
+        app.state.engine = engine
+        app.state.classifier = model
+        app.state.error_model = ErrorModel.from_card_metrics(model.card.metrics if model.card else None)
+        with engine.connect() as conn:
+            if count_tokens(conn) == 0:
+                log.warning("no API tokens yet; create one with `vocml token create --role admin`")
+        worker = BatchWorker(engine, model, settings, on_rows=metrics.add_batch_rows)
+        app.state.worker = worker
+        worker.start()
+        log.info("service started", extra={"event": "started", "model": model.version})
+        try:
+            yield {}
+        finally:
+            worker.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="vocml",
+        summary="Needs-first or pitch-first: classify texts, upload batches, read per-team trends.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.problem_html = None
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(problems.BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,324 @@
+"""Batches: register a spooled upload, then parse, validate, classify and store it in the background.
+
+Each chunk of rows is stored in one transaction together with the batch's counters and its
+``rows_consumed`` checkpoint, so a crash or restart loses at most the chunk in flight, which is redone:
+a resumed batch skips the rows already consumed and goes on. A batch whose file is gone is marked
+failed; the rows it stored stay. Several processes can run workers on the same database: a batch is
+claimed with a conditional update and kept with a heartbeat; a stale claim is taken over.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.auth import Principal
+from service.db import batch_errors, batches, utcnow
+from service.errors import NotFoundError
+from service.settings import Settings
+from service.store import existing_ids, insert_records, record_row
+from service.uploads import SpooledFile
+from vocml.data import Record, detect_format, iter_rows
+from vocml.errors import DataError
+from vocml.model import Classifier
+
+log = logging.getLogger("vocml.service.batches")
+
+ACTIVE = ("queued", "running")
+
+
+def spool_path(settings: Settings, batch_id: str, fmt: str) -> Path:
+    """Where a batch's upload waits until the batch is done."""
+    return settings.spool_dir / f"{batch_id}.{fmt}"
+
+
+def check_file(path: Path, *, filename: str | None, fmt: str, max_chars: int) -> None:
+    """Read the header and first row now, so a file-level problem is a 422 at upload, not a failed batch."""
+    with path.open("rb") as fh:
+        rows = iter_rows(fh, fmt=fmt, name=filename, require_team=True, max_chars=max_chars)
+        first = next(rows, None)
+    if first is None:
+        raise DataError("the file has no data rows; add at least one row under the header", field="file")
+
+
+def create_batch(engine: Engine, settings: Settings, upload: SpooledFile, principal: Principal) -> tuple[dict[str, Any], bool]:
+    """Register an upload as a queued batch; return ``(batch, created)``.
+
+    The same content uploaded again under the same team scope returns the first batch (unless it
+    failed) and ``created=False``; the new copy is deleted.
+    """
+    with upload.path.open("rb") as fh:
+        fmt = detect_format(upload.filename, fh.read(64))
+    try:
+        check_file(upload.path, filename=upload.filename, fmt=fmt, max_chars=settings.max_chars)
+        with engine.begin() as conn:
+            first = conn.execute(
+                sa.select(batches.c.id, batches.c.status)
+                .where(
+                    batches.c.sha256 == upload.sha256,
+                    batches.c.scope == principal.scope,
+                    batches.c.status != "failed",
+                )
+                .order_by(batches.c.created_at)
+                .limit(1)
+            ).first()
+            if first is not None:
+                upload.path.unlink(missing_ok=True)
+                return {"id": first.id, "status": first.status}, False
+            batch_id = secrets.token_hex(12)
+            upload.path.rename(spool_path(settings, batch_id, fmt))
+            conn.execute(
+                batches.insert().values(
+                    id=batch_id, sha256=upload.sha256, scope=principal.scope, filename=upload.filename, fmt=fmt,
+                    size_bytes=upload.size, status="queued", token_id=principal.token_id, created_at=utcnow(),
+                )
+            )
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    log.info("batch queued", extra={"event": "batch_queued", "batch": batch_id, "bytes": upload.size})
+    return {"id": batch_id, "status": "queued"}, True
+
+
+def get_batch(engine: Engine, batch_id: str, principal: Principal, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+    """A batch with one page of its errors; :class:`NotFoundError` if it is not visible to the principal."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().first()
+        if row is None or not principal.covers(row["scope"]):
+            raise NotFoundError(f"no batch {batch_id!r} visible to this token")
+        errors = [
+            dict(e)
+            for e in conn.execute(
+                sa.select(batch_errors.c.line, batch_errors.c.field, batch_errors.c.message)
+                .where(batch_errors.c.batch_id == batch_id)
+                .order_by(batch_errors.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).mappings()
+        ]
+    total = int(row["rows_rejected"])
+    return {
+        **{k: row[k] for k in ("id", "status", "filename", "rows_total", "rows_stored", "rows_rejected",
+                               "rows_duplicate", "created_at", "finished_at", "error")},
+        "errors": errors,
+        "errors_total": total,
+        "errors_next_offset": offset + limit if offset + limit < total else None,
+    }
+
+
+class LostClaim(Exception):
+    """Another worker took the batch over (our heartbeat went stale)."""
+
+
+class BatchWorker:
+    """A background thread that processes queued batches, owned by the app's lifespan.
+
+    Args:
+        on_rows: called with ``(stored, rejected)`` after each chunk (metrics).
+    """
+
+    def __init__(
+        self, engine: Engine, classifier: Classifier, settings: Settings,
+        on_rows: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.classifier = classifier
+        self.settings = settings
+        self.on_rows = on_rows
+        self.owner = secrets.token_hex(8)
+        self.stop_after_chunks: int | None = None  # tests: simulate a crash after this many chunks
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vocml-batches", daemon=True)
+
+    def start(self) -> None:
+        """Fail batches whose file is gone, then start the thread (which resumes the others)."""
+        self.recover()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the chunk in flight (the batch stays resumable)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def notify(self) -> None:
+        """Wake the thread: a batch was queued."""
+        self._wake.set()
+
+    def recover(self) -> None:
+        """Mark queued or running batches whose spool file is missing as failed (stored rows stay)."""
+        with self.engine.begin() as conn:
+            active = conn.execute(
+                sa.select(batches.c.id, batches.c.fmt).where(batches.c.status.in_(ACTIVE))
+            ).all()
+            for row in active:
+                if not spool_path(self.settings, row.id, row.fmt).exists():
+                    conn.execute(
+                        batches.update()
+                        .where(batches.c.id == row.id, batches.c.status.in_(ACTIVE))
+                        .values(
+                            status="failed", finished_at=utcnow(),
+                            error="the upload file was lost in a restart; rows stored before it stay, upload the file again",
+                        )
+                    )
+                    log.warning("batch failed on recovery", extra={"event": "batch_failed", "batch": row.id})
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch_id = self.claim_next()
+            if batch_id is None:
+                self._wake.wait(self.settings.poll_seconds)
+                self._wake.clear()
+                continue
+            try:
+                self.process(batch_id)
+            except LostClaim:
+                log.warning("batch taken over", extra={"event": "batch_lost", "batch": batch_id})
+            except Exception as e:  # a bug must not kill the worker: fail the batch, keep its rows
+                log.exception("batch crashed", extra={"event": "batch_failed", "batch": batch_id})
+                self._finish(batch_id, "failed", f"internal error while processing ({type(e).__name__}); rows stored so far stay")
+
+    def claim_next(self) -> str | None:
+        """Claim the oldest queued batch, or a running one whose heartbeat is stale."""
+        now = utcnow()
+        stale = now - timedelta(seconds=self.settings.batch_stale_seconds)
+        claimable = sa.or_(
+            batches.c.status == "queued",
+            sa.and_(batches.c.status == "running", sa.or_(batches.c.heartbeat_at.is_(None), batches.c.heartbeat_at <= stale)),
+        )
+        with self.engine.begin() as conn:
+            candidates = conn.execute(
+                sa.select(batches.c.id).where(claimable).order_by(batches.c.created_at).limit(5)
+            ).scalars().all()
+            for batch_id in candidates:
+                result = conn.execute(
+                    batches.update()
+                    .where(batches.c.id == batch_id, claimable)
+                    .values(status="running", owner=self.owner, heartbeat_at=now)
+                )
+                if result.rowcount == 1:
+                    return str(batch_id)
+        return None
+
+    def process(self, batch_id: str) -> None:
+        """Process a claimed batch from its checkpoint to the end."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().one()
+        path = spool_path(self.settings, batch_id, row["fmt"])
+        if not path.exists():
+            self._finish(batch_id, "failed", "the upload file is missing; rows stored before stay, upload the file again")
+            return
+        teams = None if row["scope"] == "*" else frozenset(row["scope"].split(","))
+        consumed = int(row["rows_consumed"])
+        default_time = row["created_at"]
+        chunks = 0
+        log.info("batch running", extra={"event": "batch_running", "batch": batch_id, "resume_from": consumed})
+        with path.open("rb") as fh:
+            items = iter_rows(
+                fh, fmt=row["fmt"], name=row["filename"], require_team=True, max_chars=self.settings.max_chars
+            )
+            try:
+                for _ in islice(items, consumed):
+                    pass
+                while True:
+                    chunk = list(islice(items, self.settings.chunk_rows))
+                    if not chunk:
+                        break
+                    self._store_chunk(batch_id, chunk, consumed, teams, default_time)
+                    consumed += len(chunk)
+                    chunks += 1
+                    if self.stop_after_chunks is not None and chunks >= self.stop_after_chunks:
+                        self._stop.set()  # simulated crash: this worker stops for good
+                    if self._stop.is_set():
+                        return  # left 'running' with its checkpoint; resumed by the next worker
+            except DataError as e:
+                self._finish(batch_id, "failed", str(e))
+                return
+        self._finish(batch_id, "done", None)
+        path.unlink(missing_ok=True)
+
+    def _store_chunk(
+        self, batch_id: str, chunk: list[Record | DataError], consumed: int,
+        teams: frozenset[str] | None, default_time: Any,
+    ) -> None:
+        errors: list[dict[str, Any]] = []
+        valid: list[Record] = []
+        for item in chunk:
+            if isinstance(item, DataError):
+                errors.append({"batch_id": batch_id, "line": item.line, "field": item.field, "message": item.detail})
+            elif teams is not None and item.team not in teams:
+                errors.append({
+                    "batch_id": batch_id, "line": item.line, "field": "team",
+                    "message": "this token may not write this row's team; upload it with a token for that team",
+                })
+            else:
+                valid.append(item)
+        with self.engine.connect() as conn:
+            known = existing_ids(conn, [(r.team, r.id) for r in valid if r.id is not None])  # type: ignore[misc]
+        fresh, duplicates = _dedupe(valid, known)
+        predictions = self.classifier.classify(fresh) if fresh else []
+        now = utcnow()
+        with self.engine.begin() as conn:
+            # Re-check inside the transaction: another process may have stored some of these meanwhile.
+            late = existing_ids(conn, [(r.team, r.id) for r in fresh if r.id is not None])  # type: ignore[misc]
+            rows = [
+                record_row(rec, pred, batch_id=batch_id, default_time=default_time, now=now)
+                for rec, pred in zip(fresh, predictions, strict=True)
+                if rec.id is None or (rec.team, rec.id) not in late
+            ]
+            duplicates += len(fresh) - len(rows)
+            insert_records(conn, rows)
+            if errors:
+                conn.execute(batch_errors.insert(), errors)
+            result = conn.execute(
+                batches.update()
+                .where(batches.c.id == batch_id, batches.c.owner == self.owner, batches.c.status == "running")
+                .values(
+                    rows_consumed=consumed + len(chunk),
+                    rows_total=batches.c.rows_total + len(chunk),
+                    rows_stored=batches.c.rows_stored + len(rows),
+                    rows_rejected=batches.c.rows_rejected + len(errors),
+                    rows_duplicate=batches.c.rows_duplicate + duplicates,
+                    heartbeat_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                raise LostClaim(batch_id)  # rolls the chunk back
+        if self.on_rows is not None:
+            self.on_rows(len(rows), len(errors))
+
+    def _finish(self, batch_id: str, status: str, error: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                batches.update()
+                .where(batches.c.id == batch_id, batches.c.status.in_(ACTIVE))
+                .values(status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow())
+            )
+        log.info("batch finished", extra={"event": f"batch_{status}", "batch": batch_id})
+
+
+def _dedupe(valid: list[Record], known: set[tuple[str, str]]) -> tuple[list[Record], int]:
+    """Drop rows whose (team, id) is stored or repeats earlier in the chunk; return the rest and the count dropped."""
+    seen: set[tuple[str, str]] = set()
+    fresh: list[Record] = []
+    duplicates = 0
+    for rec in valid:
+        if rec.id is not None and rec.team is not None:
+            key = (rec.team, rec.id)
+            if key in known or key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+        fresh.append(rec)
+    return fresh, duplicates

@@ -1,0 +1,192 @@
+"""Storage: the schema (SQLAlchemy Core), engines for SQLite (WAL) and PostgreSQL, migrations at start.
+
+Tables:
+
+* ``tokens``       hashed API tokens with a role and an optional team list
+* ``sessions``     dashboard sessions (hashed cookie value -> token)
+* ``batches``      uploads, their content hash, status, counters and the ``rows_consumed`` checkpoint
+* ``batch_errors`` rejected rows (line, field, message)
+* ``records``      stored texts with their prediction and review, unique per (team, external id)
+* ``label_counts`` counts by (team, source, day, label, kind) kept in step with ``records``; ``kind`` is
+  ``model`` for the model's label or ``review`` for a reviewed one. Trends read only this table.
+* ``scorecards``   seven-habits self-assessments per (team, period start), append-only history
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("teams", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("token_id", sa.Integer, sa.ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("scope", sa.String(2000), nullable=False),
+    sa.Column("filename", sa.String(300), nullable=True),
+    sa.Column("fmt", sa.String(10), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("rows_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_stored", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_duplicate", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_consumed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("token_id", sa.Integer, nullable=True),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+)
+
+batch_errors = sa.Table(
+    "batch_errors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(32), nullable=False),
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("field", sa.String(50), nullable=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("ix_batch_errors_batch", "batch_id", "id"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("external_id", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("source", sa.String(30), nullable=True),
+    sa.Column("rep", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("batch_id", sa.String(32), nullable=True),
+    sa.Column("label", sa.String(20), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("uncertain", sa.Boolean, nullable=False),
+    sa.Column("prediction", sa.JSON, nullable=False),
+    sa.Column("reviewed_label", sa.String(20), nullable=True),
+    sa.Column("reviewed_by", sa.String(200), nullable=True),
+    sa.Column("reviewed_at", sa.DateTime, nullable=True),
+    sa.Column("ingested_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("team", "external_id", name="uq_records_team_external_id"),
+    sa.Index("ix_records_team_created", "team", "created_at", "id"),
+    sa.Index("ix_records_created", "created_at", "id"),
+)
+
+label_counts = sa.Table(
+    "label_counts",
+    metadata,
+    sa.Column("team", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(30), primary_key=True),  # '' when the row had no source
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("label", sa.String(20), primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),  # 'model' | 'review'
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+scorecards = sa.Table(
+    "scorecards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("scores", sa.JSON, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("band", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_scorecards_team_period", "team", "period_start", "id"),
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """Naive UTC now (the database stores naive UTC datetimes)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode, a busy timeout and their directory created."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def migrate(engine: Engine) -> None:
+    """Apply the Alembic migrations up to head (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def upsert_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str, str], int]) -> None:
+    """Add ``deltas`` keyed by (team, source, day, label, kind) to ``label_counts`` (one statement)."""
+    rows = [
+        {"team": t, "source": s, "day": d, "label": lab, "kind": k, "n": n}
+        for (t, s, d, lab, k), n in deltas.items()
+        if n != 0
+    ]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(label_counts)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team", "source", "day", "label", "kind"],
+        set_={"n": label_counts.c.n + stmt.excluded.n},
+    )
+    conn.execute(stmt, rows)

@@ -1,0 +1,83 @@
+"""``POST /v1/batches`` (multipart upload, processed in the background) and ``GET /v1/batches/{id}``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from service.batches import create_batch, get_batch
+from service.db import batches as batches_table
+from service.deps import EngineDep, SettingsDep, UploaderDep
+from service.schemas import BatchCreatedOut, BatchOut
+from service.uploads import spool_upload
+
+router = APIRouter(prefix="/v1", tags=["batches"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "CSV or JSONL"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/batches", summary="Upload a CSV or JSONL file", status_code=202, response_model=BatchCreatedOut,
+    openapi_extra=UPLOAD_BODY, responses={200: {"model": BatchCreatedOut, "description": "the same file was uploaded before"}},
+)
+async def upload_batch(
+    request: Request, engine: EngineDep, settings: SettingsDep, principal: UploaderDep
+) -> JSONResponse:
+    """Spool the file, check its header, queue it: ``202 {"id", "status": "queued"}``.
+
+    The same content uploaded again returns the first batch with status 200.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    upload = await spool_upload(request, settings.spool_dir, settings.max_upload_bytes)
+    batch, created = await run_in_threadpool(create_batch, engine, settings, upload, principal)
+    if created:
+        request.app.state.worker.notify()
+    return JSONResponse(batch, status_code=202 if created else 200)
+
+
+@router.get("/batches", summary="Recent batches visible to this token")
+def list_batches(
+    engine: EngineDep, principal: UploaderDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[dict[str, object]]:
+    """Newest first: id, status, file name and counters."""
+    c = batches_table.c
+    stmt = (
+        sa.select(c.id, c.status, c.filename, c.scope, c.rows_total, c.rows_stored, c.rows_rejected,
+                  c.rows_duplicate, c.created_at, c.finished_at)
+        .order_by(c.created_at.desc())
+        .limit(limit * 5 if principal.teams is not None else limit)
+    )
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings() if principal.covers(r["scope"])]
+    for row in rows:
+        del row["scope"]
+    return rows[:limit]
+
+
+@router.get("/batches/{batch_id}", summary="Progress and rejected rows of a batch", response_model=BatchOut)
+def read_batch(
+    batch_id: str,
+    engine: EngineDep,
+    principal: UploaderDep,
+    errors_offset: Annotated[int, Query(ge=0)] = 0,
+    errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, object]:
+    """Status, counters and one page of errors (``errors_offset``, ``errors_limit``)."""
+    return get_batch(engine, batch_id, principal, offset=errors_offset, limit=errors_limit)

@@ -1,0 +1,34 @@
+"""``POST /v1/classify``: classify 1 to 1,000 texts; stores nothing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from service.deps import ClassifierDep, SettingsDep, UploaderDep
+from service.errors import RequestDataError
+from service.schemas import ClassifyIn, ClassifyOut
+from vocml.data import Record, validate_row
+from vocml.errors import DataError
+
+router = APIRouter(prefix="/v1", tags=["classify"])
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+@router.post("/classify", summary="Classify texts", response_model=ClassifyOut, max_body_size=MAX_BODY_BYTES)
+def classify(
+    body: ClassifyIn, request: Request, classifier: ClassifierDep, settings: SettingsDep, _principal: UploaderDep
+) -> dict[str, object]:
+    """One result per item, in order, with the library's prediction fields."""
+    items: list[Record] = []
+    errors: list[dict[str, object]] = []
+    for i, item in enumerate(body.items):
+        try:
+            items.append(validate_row(item.model_dump(), line=i, max_chars=settings.max_chars))
+        except DataError as e:
+            errors.append({"field": f"items.{i}.{e.field}", "message": e.detail, "fix": e.detail.split("; ")[-1]})
+    if errors:
+        raise RequestDataError(f"{len(errors)} item(s) are invalid; nothing was classified", errors=errors)
+    predictions = classifier.classify(items)
+    request.app.state.metrics.add_classified(len(predictions))
+    return {"model": {"version": classifier.version}, "results": [p.to_dict() for p in predictions]}

@@ -1,0 +1,282 @@
+"""The sales leads' dashboard: HTML pages over the same functions the API routes use (issue 4, issue 5).
+
+Reads are rendered on the server (trends, records, scorecards, the model card); writes (sign-in,
+sign-out, upload, label review, scorecards) go from the page's own script to the ``/v1`` API with the
+session cookie. Without a valid session a page redirects to ``/signin``; other problems render
+``error.html`` (see :func:`install`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from service import dashboard_views as views
+from service.charts import line_chart
+from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
+from service.scorecards import list_scorecards
+from service.store import RecordFilter, page_records, record_out
+from vocml.data import LABELS
+from vocml.errors import ConfigError
+from vocml.scorecard import rubric
+
+HERE = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(pct=views.pct, LABELS=LABELS, SOURCE_NAMES=views.SOURCE_NAMES)
+templates.env.filters["qs"] = lambda params: urlencode(params)
+
+router = APIRouter(include_in_schema=False)
+
+PeriodQ = Annotated[str | None, Query(max_length=10)]
+DateQ = Annotated[str | None, Query(max_length=10)]
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render a page with the common context (who is signed in, the path for the nav)."""
+    principal = getattr(request.state, "principal", None)
+    base = {"principal": principal, "path": request.url.path}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def render_problem(request: Request, problem: dict[str, Any]) -> Response:
+    """Problems on pages: sign in again on 401, otherwise an error page (no other team is ever named)."""
+    if problem["status"] == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)
+    return render(request, "error.html", {"problem": problem}, status_code=int(problem["status"]))
+
+
+def install(app: FastAPI) -> None:
+    """Serve ``/static`` and render page problems as HTML (called once by ``create_app``)."""
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.problem_html = render_problem
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> HTMLResponse:
+    """The sign-in form (a token, posted to ``/v1/session`` by the page's script)."""
+    return render(request, "signin.html", {"next": _safe_next(next), "one_time": False})
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(
+    request: Request,
+    engine: EngineDep,
+    period: PeriodQ = None,
+    start: DateQ = None,
+    end: DateQ = None,
+    sort: Annotated[str, Query(max_length=10)] = "team",
+    dir: Annotated[str, Query(max_length=4)] = "asc",
+    token: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """One row per visible team; ``/?token=...`` (the link ``vocml serve`` prints) signs in first."""
+    if token is not None:
+        return render(request, "signin.html", {"next": "/", "one_time": True})
+    from service.deps import get_principal
+
+    principal = get_principal(request, engine)
+    view = views.parse_view(period, start, end)
+    sort = sort if sort in views.SORTS else "team"
+    with engine.connect() as conn:
+        rows = views.overview(conn, principal, view, sort=sort, desc=dir == "desc")
+    return render(request, "overview.html", {"view": view, "rows": rows, "sort": sort, "dir": dir})
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: ViewerDep,
+    team: Annotated[list[str] | None, Query()] = None,
+    period: PeriodQ = None,
+    start: DateQ = None,
+    end: DateQ = None,
+) -> HTMLResponse:
+    """Several teams' needs-first share on one chart."""
+    view = views.parse_view(period, start, end)
+    with engine.connect() as conn:
+        available = views.visible_teams(conn, principal)
+        chosen = [t for t in dict.fromkeys(team or []) if t][:8]
+        for t in chosen:
+            principal.require_team(t)
+        series, tables = [], []
+        for i, t in enumerate(chosen):
+            trend = views.team_trend(conn, principal, t, view, error_model=None, draws=settings.bootstrap_draws)
+            href = _records_href(t, view)
+            series.append(views.share_series(t, t, trend.points, style=i, href=href))
+            tables.append(trend)
+    chart = line_chart(series, title="Needs-first share by team") if chosen else None
+    return render(
+        request, "compare.html", {"view": view, "available": available, "chosen": chosen, "chart": chart, "tables": tables}
+    )
+
+
+def _records_href(team: str, view: views.View) -> Any:
+    def href(start: Any) -> str:
+        end = views.period_end(start, view.period)
+        return f"/teams/{_quote(team)}/records?" + urlencode({"period": view.period, "start": start, "end": end})
+
+    return href
+
+
+def _quote(team: str) -> str:
+    from urllib.parse import quote
+
+    return quote(team, safe="")
+
+
+@router.get("/teams/{team}", response_class=HTMLResponse)
+def team_page(
+    request: Request,
+    team: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: ViewerDep,
+    period: PeriodQ = None,
+    start: DateQ = None,
+    end: DateQ = None,
+) -> HTMLResponse:
+    """A team's trend (with the error-adjusted line and a split by source) and its scorecards beside it."""
+    view = views.parse_view(period, start, end)
+    principal.require_team(team)
+    error_model = getattr(request.app.state, "error_model", None)
+    with engine.connect() as conn:
+        trend = views.team_trend(conn, principal, team, view, error_model=error_model, draws=settings.bootstrap_draws)
+    href = _records_href(team, view)
+    main = [views.share_series("Needs-first share", team, trend.points, style=0, href=href)]
+    if trend.adjusted:
+        main.append(views.adjusted_series(team, trend.points, style=1))
+    by_source = [
+        views.share_series(views.SOURCE_NAMES[src].capitalize(), team, pts, style=2 + i, href=None,
+                           what=f"needs-first in {views.SOURCE_NAMES[src]}")
+        for i, (src, pts) in enumerate(trend.by_source.items())
+    ]
+    history = list_scorecards(engine, team, principal)
+    compared = views.scorecard_rows(history, trend, view.period)
+    self_series = views.Series(
+        name="Self-score (total of 28, as %)",
+        style=4,
+        band=False,
+        dashed=True,
+        points=[
+            views.ChartPoint(
+                start=row["card"]["period_start"], value=row["card"]["total"] / 28,
+                title=f"Self-score {row['card']['total']}/28 for {row['card']['period_start']}: {row['card']['band']['verdict']}",
+            )
+            for row in compared
+        ],
+    )
+    measured_src = trend.by_source.get("customer_comment") or trend.points
+    measured_name = "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
+    say_do_chart = line_chart(
+        [views.share_series(measured_name, team, measured_src, style=3), self_series],
+        title="What the team says (scorecard) and what its records show",
+    )
+    return render(
+        request,
+        "team.html",
+        {
+            "view": view,
+            "team": team,
+            "trend": trend,
+            "chart": line_chart(main, title=f"Needs-first share, {team}"),
+            "source_chart": line_chart(by_source, title=f"By source, {team}") if by_source else None,
+            "say_do_chart": say_do_chart,
+            "scorecards": compared,
+            "history": history,
+            "can_write": principal.has_role("uploader"),
+            "team_q": _quote(team),
+        },
+    )
+
+
+@router.get("/teams/{team}/records", response_class=HTMLResponse)
+def records_page(
+    request: Request,
+    team: str,
+    engine: EngineDep,
+    principal: ViewerDep,
+    period: PeriodQ = None,
+    start: DateQ = None,
+    end: DateQ = None,
+    label: Annotated[str | None, Query(max_length=20)] = None,
+    source: Annotated[str | None, Query(max_length=30)] = None,
+    uncertain: Annotated[str | None, Query(max_length=5)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """A team's records, newest first, filtered; evidence highlighted; labels correctable by uploaders."""
+    view = views.parse_view(period, start, end)
+    principal.require_team(team)
+    if label and label not in LABELS:
+        raise ConfigError(f"label must be one of {', '.join(LABELS)}")
+    if source and source not in views.SOURCE_NAMES:
+        raise ConfigError(f"source must be one of {', '.join(views.SOURCE_NAMES)}")
+    flag = {"yes": True, "no": False}.get(uncertain or "")
+    f = RecordFilter(team=team, label=label or None, source=source or None, uncertain=flag, q=q or None,
+                     start=view.start, end=view.end)
+    with engine.connect() as conn:
+        rows, next_cursor = page_records(conn, f, principal, limit=50, cursor=cursor or None)
+    items = []
+    for row in rows:
+        rec = record_out(row)
+        rec["pieces"] = views.highlight(rec["text"], rec["prediction"]["evidence"])
+        items.append(rec)
+    filters = {"label": label or "", "source": source or "", "uncertain": uncertain or "", "q": q or ""}
+    export_q = {k: v for k, v in {"team": team, **filters, "start": view.start, "end": view.end}.items() if v}
+    if "uncertain" in export_q:
+        export_q["uncertain"] = "true" if flag else "false"
+    return render(
+        request,
+        "records.html",
+        {
+            "view": view, "team": team, "team_q": _quote(team), "items": items, "filters": filters,
+            "next_cursor": next_cursor, "can_review": principal.has_role("uploader"),
+            "export_href": "/v1/export.csv?" + urlencode(export_q),
+        },
+    )
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(request: Request, principal: ViewerDep) -> HTMLResponse:
+    """Upload a CSV or JSONL batch and watch it run (uploaders and admins)."""
+    return render(request, "upload.html", {"can_upload": principal.has_role("uploader")})
+
+
+@router.get("/model", response_class=HTMLResponse)
+def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep) -> HTMLResponse:
+    """The model card: version, date, per-label scores, confusion matrix and calibration."""
+    card = classifier.card
+    return render(request, "model.html", {"card": card, "metrics": (card.metrics if card else {}) or {}})
+
+
+@router.get("/scorecard", response_class=HTMLResponse)
+def scorecard_page(
+    request: Request,
+    engine: EngineDep,
+    principal: ViewerDep,
+    team: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """The seven-habits form with every level described (posted to ``/v1/teams/{team}/scorecards``)."""
+    if team:
+        principal.require_team(team)
+    with engine.connect() as conn:
+        teams = views.visible_teams(conn, principal)
+    if principal.teams is not None:
+        teams = sorted(set(teams) | set(principal.teams))
+    return render(
+        request,
+        "scorecard.html",
+        {"rubric": rubric(), "teams": teams, "team": team, "can_write": principal.has_role("uploader")},
+    )

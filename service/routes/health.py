@@ -1,0 +1,32 @@
+"""``GET /healthz`` (no token) and ``GET /metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from service.deps import EngineDep, ViewerDep
+from service.metrics import Metrics
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness and readiness: the model and the database")
+def healthz(request: Request, engine: EngineDep) -> dict[str, object]:
+    """``{"status": "ok", "model": version}`` once the model is loaded and the database answers."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    classifier = getattr(request.app.state, "classifier", None)
+    return {"status": "ok", "model": classifier.version if classifier is not None else None}
+
+
+@router.get(
+    "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(request: Request, _principal: ViewerDep) -> PlainTextResponse:
+    """Requests by route and status, latency histogram, texts classified, batch rows stored and rejected."""
+    registry: Metrics = request.app.state.metrics
+    return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,144 @@
+"""Drill-down (``GET /v1/records``), CSV export, reviews and the reviewed-records export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy.engine import Engine
+
+from service.auth import Principal
+from service.deps import EngineDep, UploaderDep, ViewerDep
+from service.schemas import Label, RecordOut, RecordsPageOut, ReviewIn, Source
+from service.store import RecordFilter, iter_records, page_records, record_out, review_record
+from vocml.errors import ConfigError
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+
+def record_filter(
+    team: Annotated[str | None, Query(max_length=200)] = None,
+    label: Label | None = None,
+    source: Source | None = None,
+    uncertain: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="case-insensitive substring of the text")] = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> RecordFilter:
+    """The filters shared by the drill-down and the export."""
+    if start is not None and end is not None and start > end:
+        raise ConfigError("start is after end; swap them")
+    return RecordFilter(team=team, label=label, source=source, uncertain=uncertain, q=q or None, start=start, end=end)
+
+
+FilterDep = Annotated[RecordFilter, Depends(record_filter)]
+
+
+@router.get("/records", summary="Stored records, newest first", response_model=RecordsPageOut)
+def list_records(
+    engine: EngineDep,
+    principal: ViewerDep,
+    filters: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """One page of records with their prediction and evidence; pass ``next_cursor`` back for the next page."""
+    with engine.connect() as conn:
+        rows, next_cursor = page_records(conn, filters, principal, limit=limit, cursor=cursor)
+    return {"items": [record_out(r) for r in rows], "next_cursor": next_cursor}
+
+
+EXPORT_COLUMNS = [
+    "id", "external_id", "team", "source", "rep", "created_at", "label", "model_label", "confidence", "uncertain",
+    "reviewed_by", "reviewed_at", "cues", "text",
+]
+
+
+def _cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in iter_records(engine, filters, principal):
+        writer.writerow([
+            row["id"], _cell(row["external_id"]), _cell(row["team"]), row["source"], _cell(row["rep"]),
+            row["created_at"].isoformat(), row["reviewed_label"] or row["label"], row["label"],
+            row["confidence"], row["uncertain"], _cell(row["reviewed_by"]),
+            row["reviewed_at"].isoformat() if row["reviewed_at"] else "",
+            " ".join((row["prediction"] or {}).get("cues", [])), _cell(row["text"]),
+        ])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@router.get(
+    "/export.csv", summary="Export records as CSV (same filters)", response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_csv(engine: EngineDep, principal: ViewerDep, filters: FilterDep) -> StreamingResponse:
+    """Every matching record, newest first, streamed."""
+    if filters.team is not None:
+        principal.require_team(filters.team)  # before the first byte is sent
+    return StreamingResponse(
+        _csv_lines(engine, filters, principal),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="vocml-records.csv"'},
+    )
+
+
+@router.post("/records/{record_id}/review", summary="Correct a record's label", response_model=RecordOut)
+def review(record_id: int, body: ReviewIn, engine: EngineDep, principal: UploaderDep) -> dict[str, Any]:
+    """Store the reviewed label with who and when; trends use it instead of the model's label."""
+    return record_out(review_record(engine, record_id, body.label, principal))
+
+
+def _review_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> Iterator[str]:
+    for row in iter_records(engine, filters, principal):
+        if row["reviewed_label"] is None:
+            continue
+        out = {
+            "id": row["external_id"] or f"record-{row['id']}",
+            "text": row["text"],
+            "label": row["reviewed_label"],
+            "team": row["team"],
+            "created_at": row["created_at"].isoformat() + "Z",
+        }
+        for key in ("source", "rep"):
+            if row[key] is not None:
+                out[key] = row[key]
+        yield json.dumps(out, ensure_ascii=False) + "\n"
+
+
+@router.get(
+    "/reviews/export", summary="Reviewed records in the training data contract (JSONL)",
+    response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export_reviews(
+    engine: EngineDep,
+    principal: UploaderDep,
+    team: Annotated[str | None, Query(max_length=200)] = None,
+) -> StreamingResponse:
+    """One JSON object per reviewed record (``text``, ``label``, ``id``, ``team``, ...), for ``vocml train --extra``."""
+    if team is not None:
+        principal.require_team(team)
+    filters = RecordFilter(team=team)
+    return StreamingResponse(
+        _review_lines(engine, filters, principal),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="vocml-reviews.jsonl"'},
+    )

@@ -1,0 +1,204 @@
+"""Request (``…In``) and response (``…Out``) models of the REST API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Label = Literal["pitch_first", "needs_first", "no_signal"]
+Source = Literal["call_note", "customer_comment"]
+Role = Literal["viewer", "uploader", "admin"]
+BatchStatus = Literal["queued", "running", "done", "failed"]
+
+
+class ClassifyItemIn(BaseModel):
+    """One text to classify."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="the text; empty or over the length limit is rejected, never truncated")
+    source: Source | None = None
+    id: str | None = Field(default=None, max_length=200)
+
+
+class ClassifyIn(BaseModel):
+    """1 to 1,000 texts."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[ClassifyItemIn] = Field(min_length=1, max_length=1000)
+
+
+class EvidenceOut(BaseModel):
+    phrase: str
+    start: int
+    end: int
+    weight: float
+
+
+class PredictionOut(BaseModel):
+    """Exactly the library's prediction fields."""
+
+    id: str | None
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    uncertain: bool
+    cues: list[str]
+    evidence: list[EvidenceOut]
+
+
+class ModelOut(BaseModel):
+    version: str | None
+
+
+class ClassifyOut(BaseModel):
+    model: ModelOut
+    results: list[PredictionOut]
+
+
+class BatchCreatedOut(BaseModel):
+    id: str
+    status: BatchStatus
+
+
+class BatchErrorOut(BaseModel):
+    line: int | None
+    field: str | None
+    message: str
+
+
+class BatchOut(BaseModel):
+    """A batch's progress; ``errors`` is one page of rejected rows (``errors_offset``, ``errors_limit``)."""
+
+    id: str
+    status: BatchStatus
+    filename: str | None
+    rows_total: int
+    rows_stored: int
+    rows_rejected: int
+    rows_duplicate: int
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    errors: list[BatchErrorOut]
+    errors_total: int
+    errors_next_offset: int | None
+
+
+class SayDoOut(BaseModel):
+    """Needs-first share in call notes minus the share in customer comments, with a 95% interval."""
+
+    call_note_share: float | None
+    customer_comment_share: float | None
+    gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class TrendPointOut(BaseModel):
+    start: date
+    n: int
+    counts: dict[str, int]
+    reviewed: int
+    needs_first_share: float | None
+    ci_low: float | None
+    ci_high: float | None
+    adjusted_share: float | None
+    adjusted_ci_low: float | None
+    adjusted_ci_high: float | None
+    say_do: SayDoOut
+
+
+class TrendsOut(BaseModel):
+    team: str
+    period: Literal["week", "month"]
+    source: Source | None
+    adjusted: bool = Field(description="false when the model card has no confusion matrix to adjust with")
+    points: list[TrendPointOut]
+
+
+class TeamOut(BaseModel):
+    team: str
+    records: int
+    latest_period: date | None
+    latest_share: float | None
+    previous_share: float | None
+    change: float | None
+    p_value: float | None
+    significant: bool
+
+
+class TeamsOut(BaseModel):
+    period: Literal["week", "month"]
+    teams: list[TeamOut]
+
+
+class ReviewOut(BaseModel):
+    label: Label
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+class RecordPredictionOut(BaseModel):
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    uncertain: bool
+    cues: list[str]
+    evidence: list[EvidenceOut]
+
+
+class RecordOut(BaseModel):
+    id: int
+    external_id: str | None
+    team: str
+    source: str | None
+    rep: str | None
+    created_at: datetime
+    text: str
+    label: str = Field(description="the reviewed label if there is one, else the model's")
+    prediction: RecordPredictionOut
+    review: ReviewOut | None
+    batch_id: str | None
+
+
+class RecordsPageOut(BaseModel):
+    items: list[RecordOut]
+    next_cursor: str | None
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Label
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=500)
+
+
+class WhoAmIOut(BaseModel):
+    name: str
+    role: Role
+    teams: list[str] | None
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    teams: list[str] | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    teams: list[str] | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="shown once; only its hash is stored")

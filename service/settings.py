@@ -1,0 +1,90 @@
+"""Service settings: one frozen object built from ``VOCML_*`` environment variables, passed to ``create_app``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from vocml.data import DEFAULT_MAX_CHARS
+from vocml.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/vocml.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment.
+
+    Attributes:
+        database_url: SQLAlchemy URL; SQLite (WAL mode) by default, ``postgresql+psycopg://...`` for PostgreSQL.
+        model_dir: model bundle directory; ``None`` loads the shipped model.
+        spool_dir: where uploads wait until their batch is done (a restart resumes from here).
+        max_upload_bytes: largest accepted batch file.
+        max_chars: longest accepted text.
+        chunk_rows: rows parsed, classified and stored per transaction.
+        batch_stale_seconds: a running batch whose heartbeat is older than this is taken over by another worker.
+        poll_seconds: how often the batch worker looks for queued work.
+        session_ttl_seconds: lifetime of a dashboard session cookie.
+        cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
+        bootstrap_draws: parametric bootstrap draws for the adjusted share interval.
+        public_url: the address printed with the first admin token.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    model_dir: Path | None = None
+    spool_dir: Path = Path("./var/spool")
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_chars: int = DEFAULT_MAX_CHARS
+    chunk_rows: int = 1000
+    batch_stale_seconds: float = 30.0
+    poll_seconds: float = 2.0
+    session_ttl_seconds: int = 12 * 3600
+    cookie_secure: bool = False
+    bootstrap_draws: int = 200
+    public_url: str = "http://127.0.0.1:8000"
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not an integer; set it to a whole number like {default}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number; set it to a value like {default}") from None
+
+
+def get_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: ``os.environ``).
+
+    Raises:
+        ConfigError: naming the variable that does not parse.
+    """
+    env = os.environ if env is None else env
+    model_dir = env.get("VOCML_MODEL_DIR")
+    return Settings(
+        database_url=env.get("VOCML_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        model_dir=Path(model_dir) if model_dir else None,
+        spool_dir=Path(env.get("VOCML_SPOOL_DIR") or "./var/spool"),
+        max_upload_bytes=_int(env, "VOCML_MAX_UPLOAD_BYTES", Settings.max_upload_bytes),
+        max_chars=_int(env, "VOCML_MAX_CHARS", Settings.max_chars),
+        chunk_rows=_int(env, "VOCML_CHUNK_ROWS", Settings.chunk_rows),
+        batch_stale_seconds=_float(env, "VOCML_BATCH_STALE_SECONDS", Settings.batch_stale_seconds),
+        poll_seconds=_float(env, "VOCML_POLL_SECONDS", Settings.poll_seconds),
+        session_ttl_seconds=_int(env, "VOCML_SESSION_TTL_SECONDS", Settings.session_ttl_seconds),
+        cookie_secure=(env.get("VOCML_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes")),
+        bootstrap_draws=_int(env, "VOCML_BOOTSTRAP_DRAWS", Settings.bootstrap_draws),
+        public_url=env.get("VOCML_PUBLIC_URL") or Settings.public_url,
+    )

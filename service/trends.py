@@ -1,0 +1,282 @@
+"""Per-team trends from ``label_counts``: shares with Wilson intervals, shares adjusted for the model's
+own errors (confusion-matrix inversion with a parametric bootstrap interval), the say-do gap, and
+period-over-period changes with a two-proportion test.
+
+All statistics are on the needs-first share ``nf / (nf + pf)``; ``no_signal`` texts count in ``n`` only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from service.auth import Principal
+from service.db import label_counts
+from vocml.data import LABELS
+
+Z95 = 1.959963984540054
+NF, PF = "needs_first", "pitch_first"
+
+
+def period_start(day: date, period: str) -> date:
+    """The Monday of ``day``'s ISO week, or the first of its month."""
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def previous_period(start: date, period: str) -> date:
+    """The start of the period before the one starting at ``start``."""
+    if period == "week":
+        return start - timedelta(days=7)
+    return (start - timedelta(days=1)).replace(day=1)
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval for a proportion; ``(None, None)`` when ``n == 0``."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test; ``None`` if either sample is empty."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (x1 / n1 - x2 / n2) / se
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str, float | None]:
+    """Needs-first share in call notes minus in customer comments, with a normal-approximation 95% CI."""
+    call = nf_call / n_call if n_call else None
+    cust = nf_cust / n_cust if n_cust else None
+    out: dict[str, float | None] = {
+        "call_note_share": call, "customer_comment_share": cust, "gap": None, "ci_low": None, "ci_high": None,
+    }
+    if call is None or cust is None:
+        return out
+    gap = call - cust
+    se = math.sqrt(call * (1 - call) / n_call + cust * (1 - cust) / n_cust)
+    out.update(gap=gap, ci_low=max(-1.0, gap - Z95 * se), ci_high=min(1.0, gap + Z95 * se))
+    return out
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """The model's cross-validated confusion matrix as ``P(predicted | true)``, rows and columns in ``LABELS`` order.
+
+    Attributes:
+        counts: the confusion counts (rows true, columns predicted).
+        rates: each row normalised to sum to 1.
+    """
+
+    counts: np.ndarray
+    rates: np.ndarray
+
+    @classmethod
+    def from_card_metrics(cls, metrics: dict[str, Any] | None) -> ErrorModel | None:
+        """Build from ``card.metrics["confusion"]``; ``None`` if absent, incomplete or not invertible."""
+        confusion = (metrics or {}).get("confusion")
+        if not confusion:
+            return None
+        labels = list(confusion.get("labels", []))
+        matrix = np.asarray(confusion.get("matrix", []), dtype=np.float64)
+        if sorted(labels) != sorted(LABELS) or matrix.shape != (len(labels), len(labels)):
+            return None
+        order = [labels.index(lab) for lab in LABELS]
+        counts = matrix[np.ix_(order, order)]
+        totals = counts.sum(axis=1, keepdims=True)
+        if np.any(totals == 0):
+            return None
+        rates = counts / totals
+        if abs(np.linalg.det(rates)) < 1e-9:
+            return None
+        return cls(counts=counts, rates=rates)
+
+    def true_proportions(self, observed: np.ndarray) -> np.ndarray:
+        """Solve ``observed = rates.T @ p`` for the true label proportions ``p``; clip to [0, 1], renormalise."""
+        p = np.linalg.solve(self.rates.T, observed)
+        return _clip_normalise(p)
+
+    def adjusted_share(
+        self, model_counts: np.ndarray, reviewed_counts: np.ndarray, *, draws: int = 200, seed: int = 0
+    ) -> tuple[float | None, float | None, float | None]:
+        """Adjusted needs-first share and its 95% interval.
+
+        Model-labelled counts are corrected with the confusion matrix; reviewed counts are true labels and
+        are added as they are. The interval comes from a parametric bootstrap: observed counts are redrawn
+        from a multinomial, and each confusion row from its Dirichlet posterior (fixed seed).
+        """
+        nf, pf = LABELS.index(NF), LABELS.index(PF)
+        m_total = float(model_counts.sum())
+        if m_total + float(reviewed_counts.sum()) <= 0:
+            return None, None, None
+        point = _share(self._true_counts(model_counts, m_total), reviewed_counts, nf, pf)
+        if point is None or m_total == 0:
+            return point, point, point
+        rng = np.random.default_rng(seed)
+        q = model_counts / m_total
+        observed = rng.multinomial(int(m_total), q, size=draws) / m_total  # (draws, 3)
+        rates = np.stack([rng.dirichlet(row + 1.0, size=draws) for row in self.counts], axis=1)  # (draws, 3, 3)
+        inverse = np.linalg.pinv(np.transpose(rates, (0, 2, 1)))
+        p = np.einsum("dij,dj->di", inverse, observed)
+        p = np.clip(p, 0.0, 1.0)
+        p = p / np.where(p.sum(axis=1, keepdims=True) > 0, p.sum(axis=1, keepdims=True), 1.0)
+        true = p * m_total + reviewed_counts
+        denom = true[:, nf] + true[:, pf]
+        shares = np.divide(true[:, nf], denom, out=np.full(draws, np.nan), where=denom > 0)
+        shares = shares[~np.isnan(shares)]
+        if shares.size == 0:
+            return point, None, None
+        low, high = np.percentile(shares, [2.5, 97.5])
+        return point, float(low), float(high)
+
+    def _true_counts(self, model_counts: np.ndarray, m_total: float) -> np.ndarray:
+        if m_total == 0:
+            return np.zeros(len(LABELS))
+        return self.true_proportions(model_counts / m_total) * m_total
+
+
+def _clip_normalise(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 0.0, 1.0)
+    total = p.sum()
+    return p / total if total > 0 else p
+
+
+def _share(true_model: np.ndarray, reviewed: np.ndarray, nf: int, pf: int) -> float | None:
+    total = true_model + reviewed
+    denom = total[nf] + total[pf]
+    return float(total[nf] / denom) if denom > 0 else None
+
+
+# --- reading label_counts ----------------------------------------------------------------------
+
+CountRow = tuple[str, str, date, str, str, int]  # team, source, day, label, kind, n
+
+
+def read_counts(
+    conn: Connection, *, teams: Sequence[str] | None, source: str | None = None,
+    start: date | None = None, end: date | None = None,
+) -> list[CountRow]:
+    """Rows of ``label_counts`` for the given teams (``None``: all), optionally one source and a day range."""
+    c = label_counts.c
+    stmt = sa.select(c.team, c.source, c.day, c.label, c.kind, c.n).where(c.n != 0)
+    if teams is not None:
+        stmt = stmt.where(c.team.in_(list(teams)))
+    if source is not None:
+        stmt = stmt.where(c.source == source)
+    if start is not None:
+        stmt = stmt.where(c.day >= start)
+    if end is not None:
+        stmt = stmt.where(c.day <= end)
+    return [(r.team, r.source, r.day, r.label, r.kind, int(r.n)) for r in conn.execute(stmt)]
+
+
+def trend_points(
+    rows: Iterable[CountRow], *, period: str, error_model: ErrorModel | None, draws: int = 200,
+    say_do_rows: Iterable[CountRow] | None = None,
+) -> list[dict[str, Any]]:
+    """One point per period with data, oldest first (see ``TrendPointOut``).
+
+    ``say_do_rows`` (all sources, same team and range) feed the say-do gap when ``rows`` is limited
+    to one source; by default ``rows`` is used.
+    """
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    model: dict[date, np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
+    reviewed: dict[date, np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
+    rows = list(rows)
+    for _team, _source, day, label, kind, n in rows:
+        key = period_start(day, period)
+        (reviewed if kind == "review" else model)[key][index[label]] += n
+    by_source: dict[tuple[date, str], np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
+    for _team, source, day, label, _kind, n in rows if say_do_rows is None else say_do_rows:
+        by_source[(period_start(day, period), source)][index[label]] += n
+    nf, pf = index[NF], index[PF]
+    points = []
+    for start in sorted(set(model) | set(reviewed)):
+        m, r = model[start], reviewed[start]
+        total = m + r
+        x, k = int(total[nf]), int(total[nf] + total[pf])
+        low, high = wilson(x, k)
+        if error_model is not None:
+            adj, adj_low, adj_high = error_model.adjusted_share(m, r, draws=draws, seed=0)
+        else:
+            adj = adj_low = adj_high = None
+        call = by_source[(start, "call_note")]
+        cust = by_source[(start, "customer_comment")]
+        points.append({
+            "start": start,
+            "n": int(total.sum()),
+            "counts": {lab: int(total[i]) for lab, i in index.items()},
+            "reviewed": int(r.sum()),
+            "needs_first_share": x / k if k else None,
+            "ci_low": low,
+            "ci_high": high,
+            "adjusted_share": adj,
+            "adjusted_ci_low": adj_low,
+            "adjusted_ci_high": adj_high,
+            "say_do": say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
+        })
+    return points
+
+
+def team_summaries(conn: Connection, principal: Principal, *, period: str) -> list[dict[str, Any]]:
+    """Every team visible to ``principal``: record count, latest-period share and its change."""
+    c = label_counts.c
+    stmt = sa.select(c.team, c.day, c.label, sa.func.sum(c.n).label("n")).group_by(c.team, c.day, c.label)
+    if principal.teams is not None:
+        stmt = stmt.where(c.team.in_(sorted(principal.teams)))
+    per_team: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    records_per_team: dict[str, int] = defaultdict(int)
+    for team, day, label, n in conn.execute(stmt):
+        n = int(n)
+        records_per_team[team] += n
+        bucket = per_team[team][period_start(day, period)]
+        if label == NF:
+            bucket[0] += n
+        elif label == PF:
+            bucket[1] += n
+        bucket[2] += n
+    out = []
+    for team in sorted(records_per_team):
+        if records_per_team[team] <= 0:
+            continue
+        periods = {k: v for k, v in per_team[team].items() if v[2] > 0}
+        latest = max(periods) if periods else None
+        latest_share = previous_share = change = p_value = None
+        if latest is not None:
+            nf_now, pf_now, _ = periods[latest]
+            nf_before, pf_before, _ = periods.get(previous_period(latest, period), [0, 0, 0])
+            latest_share = nf_now / (nf_now + pf_now) if nf_now + pf_now else None
+            previous_share = nf_before / (nf_before + pf_before) if nf_before + pf_before else None
+            if latest_share is not None and previous_share is not None:
+                change = latest_share - previous_share
+                p_value = two_proportion_p(nf_now, nf_now + pf_now, nf_before, nf_before + pf_before)
+        out.append({
+            "team": team,
+            "records": records_per_team[team],
+            "latest_period": latest,
+            "latest_share": latest_share,
+            "previous_share": previous_share,
+            "change": change,
+            "p_value": p_value,
+            "significant": p_value is not None and p_value < 0.05,
+        })
+    return out

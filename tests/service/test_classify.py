@@ -1,0 +1,99 @@
+"""POST /v1/classify: the library's predictions, in order, nothing stored; bad input as problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from service.db import records
+
+FIELDS = {"id", "label", "confidence", "scores", "uncertain", "cues", "evidence"}
+
+
+@pytest.fixture
+def real_client(make_client: Any, sqlite_settings: Any, shipped_model: Any) -> Any:
+    return make_client(sqlite_settings, shipped_model)
+
+
+def test_classify_returns_library_predictions_in_order(real_client: Any, shipped_model: Any, helpers: Any) -> None:
+    tokens = helpers.make_tokens(real_client)
+    items = [
+        {"text": "Nobody asked what we needed; 20% off if we signed today.", "id": "a", "source": "customer_comment"},
+        {"text": "Disc call: 3 pains, mapped to onboarding, agreed next steps.", "id": "b", "source": "call_note"},
+        {"text": "The invoice PDF would not open."},
+    ]
+    r = real_client.post("/v1/classify", json={"items": items}, headers=tokens["uploader"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == {"version": shipped_model.version}
+    assert [res["id"] for res in body["results"]] == ["a", "b", None]
+    expected = [p.to_dict() for p in shipped_model.classify([i["text"] for i in items])]
+    for res, exp, item in zip(body["results"], expected, items, strict=True):
+        assert set(res) == FIELDS
+        assert res["label"] == exp["label"]
+        assert res["scores"] == pytest.approx(exp["scores"])
+        assert res["label"] in shipped_model.labels
+        assert sum(res["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+        for ev in res["evidence"]:
+            assert item["text"][ev["start"] : ev["end"]] == ev["phrase"]
+
+
+def test_classify_stores_nothing(client: Any, tokens: Any) -> None:
+    r = client.post("/v1/classify", json={"items": [{"text": "we asked about goals"}]}, headers=tokens["uploader"])
+    assert r.status_code == 200, r.text
+    with client.app.state.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one() == 0
+
+
+def test_classify_counts_texts_in_metrics(client: Any, tokens: Any) -> None:
+    client.post("/v1/classify", json={"items": [{"text": "a"}, {"text": "b"}]}, headers=tokens["uploader"])
+    text = client.get("/metrics", headers=tokens["viewer"]).text
+    assert "vocml_texts_classified_total 2" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"items": []}, "items"),
+        ({"items": [{"text": "x"}] * 1001}, "items"),
+        ({"items": [{"text": "   "}]}, "items.0.text"),
+        ({"items": [{"text": "ok"}, {"text": ""}]}, "items.1.text"),
+        ({"items": [{"text": "x" * 20_001}]}, "items.0.text"),
+        ({"items": [{"text": "ok", "source": "email"}]}, "items.0.source"),
+        ({"items": [{"text": "ok", "colour": "red"}]}, "items.0.colour"),
+        ({"items": [{"id": "no-text"}]}, "items.0.text"),
+        ({"texts": ["wrong key"]}, "items"),
+    ],
+    ids=["empty", "too-many", "blank", "second-empty", "huge-text", "bad-source", "extra-field", "no-text", "wrong-key"],
+)
+def test_classify_bad_input_is_a_problem_naming_the_field(
+    client: Any, tokens: Any, helpers: Any, body: dict[str, Any], field: str
+) -> None:
+    r = client.post("/v1/classify", json=body, headers=tokens["uploader"])
+    helpers.assert_problem(r, 422, field=field)
+
+
+def test_classify_malformed_json(client: Any, tokens: Any, helpers: Any) -> None:
+    r = client.post(
+        "/v1/classify", content=b'{"items": [', headers={**tokens["uploader"], "content-type": "application/json"}
+    )
+    helpers.assert_problem(r, 422)
+
+
+def test_classify_body_over_2mb_is_413(client: Any, tokens: Any, helpers: Any) -> None:
+    big = b'{"items": [' + b",".join([b'{"text": "' + b"a" * 2000 + b'"}'] * 1100) + b"]}"
+    r = client.post("/v1/classify", content=big, headers={**tokens["uploader"], "content-type": "application/json"})
+    helpers.assert_problem(r, 413)
+
+
+def test_classify_chunked_body_over_2mb_is_413(client: Any, tokens: Any, helpers: Any) -> None:
+    def chunks() -> Any:
+        yield b'{"items": ['
+        for _ in range(1100):
+            yield b'{"text": "' + b"a" * 2000 + b'"},'
+        yield b'{"text": "end"}]}'
+
+    r = client.post("/v1/classify", content=chunks(), headers={**tokens["uploader"], "content-type": "application/json"})
+    helpers.assert_problem(r, 413)
