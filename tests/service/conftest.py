@@ -157,7 +157,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient], settings: Settings, fake_classifier: FakeClassifier) -> TestClient:
+def client(settings: Settings, make_client: Callable[..., TestClient], fake_classifier: FakeClassifier) -> TestClient:
     """A client on the fake classifier, either backend."""
     return make_client(settings, fake_classifier)
 
