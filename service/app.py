@@ -21,7 +21,7 @@ from service.auth import count_tokens
 from service.batches import BatchWorker
 from service.db import make_engine, migrate
 from service.metrics import Metrics
-from service.routes import ROUTERS
+from service.routes import ROUTERS, dashboard
 from service.routes.classify import MAX_BODY_BYTES
 from service.settings import Settings, get_settings
 from service.trends import ErrorModel
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.metrics = metrics
     app.state.problem_html = None
     problems.install(app)
+    dashboard.install(app)  # /static and HTML problems for pages
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(problems.BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)

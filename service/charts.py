@@ -77,7 +77,9 @@ def _runs(items: list[tuple[float, float] | None]) -> list[list[tuple[float, flo
 def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height: int = 300) -> Chart:
     """Lay out ``series`` on a shared time axis (x) and a 0-100% axis (y)."""
     left, right, top, bottom = 48, 16, 16, 40
-    chart = Chart(title=title, width=width, height=height, left=left, top=top, right=width - right, bottom=height - bottom)
+    chart = Chart(
+        title=title, width=width, height=height, left=left, top=top, right=width - right, bottom=height - bottom
+    )
     starts = sorted({p.start for s in series for p in s.points})
     if not starts:
         chart.empty = True

@@ -89,7 +89,9 @@ def _arrow(change: float | None) -> tuple[str, str]:
     return "\u25b6", "flat"
 
 
-def overview(conn: Connection, principal: Principal, view: View, *, sort: str = "team", desc: bool = False) -> list[dict[str, Any]]:
+def overview(
+    conn: Connection, principal: Principal, view: View, *, sort: str = "team", desc: bool = False
+) -> list[dict[str, Any]]:
     """One row per visible team with records in range: latest share and interval, change, significance, gap."""
     teams = None if principal.teams is None else sorted(principal.teams)
     rows = trends.read_counts(conn, teams=teams, start=view.start, end=view.end)
@@ -111,7 +113,9 @@ def overview(conn: Connection, principal: Principal, view: View, *, sort: str = 
             change = now["needs_first_share"] - before["needs_first_share"]
             k_now = now["counts"]["needs_first"] + now["counts"]["pitch_first"]
             k_before = before["counts"]["needs_first"] + before["counts"]["pitch_first"]
-            p_value = trends.two_proportion_p(now["counts"]["needs_first"], k_now, before["counts"]["needs_first"], k_before)
+            p_value = trends.two_proportion_p(
+                now["counts"]["needs_first"], k_now, before["counts"]["needs_first"], k_before
+            )
         arrow, direction = _arrow(change)
         out.append(
             {
@@ -186,7 +190,12 @@ def team_trend(
 
 
 def share_series(
-    name: str, team: str, points: Sequence[dict[str, Any]], *, style: int, href: Callable[[date], str] | None = None,
+    name: str,
+    team: str,
+    points: Sequence[dict[str, Any]],
+    *,
+    style: int,
+    href: Callable[[date], str] | None = None,
     what: str = "needs-first",
 ) -> Series:
     """A needs-first share line with its 95% band."""
@@ -195,8 +204,12 @@ def share_series(
         style=style,
         points=[
             ChartPoint(
-                start=p["start"], value=p["needs_first_share"], low=p["ci_low"], high=p["ci_high"],
-                title=point_title(team, p, what=what), href=href(p["start"]) if href else None,
+                start=p["start"],
+                value=p["needs_first_share"],
+                low=p["ci_low"],
+                high=p["ci_high"],
+                title=point_title(team, p, what=what),
+                href=href(p["start"]) if href else None,
             )
             for p in points
         ],
@@ -212,7 +225,10 @@ def adjusted_series(team: str, points: Sequence[dict[str, Any]], *, style: int) 
         dashed=True,
         points=[
             ChartPoint(
-                start=p["start"], value=p["adjusted_share"], low=p["adjusted_ci_low"], high=p["adjusted_ci_high"],
+                start=p["start"],
+                value=p["adjusted_share"],
+                low=p["adjusted_ci_low"],
+                high=p["adjusted_ci_high"],
                 title=(
                     f"{team}, period from {p['start']}: error-adjusted {pct(p['adjusted_share'])} "
                     f"(95% interval {pct(p['adjusted_ci_low'])}\u2013{pct(p['adjusted_ci_high'])}); n={p['n']}"

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from service.auth import Principal
 from service.db import scorecards, utcnow
-from vocml.scorecard import BANDS, MAX_LEVEL, HABITS, band_for, score_card
+from vocml.scorecard import BANDS, HABITS, MAX_LEVEL, band_for, score_card
 
 MAX_TOTAL = MAX_LEVEL * len(HABITS)
 HIGH_BANDS = ("doing_well", "want_to_buy")
@@ -60,9 +60,7 @@ def list_scorecards(engine: Engine, team: str, principal: Principal) -> list[dic
     principal.require_team(team)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(scorecards)
-            .where(scorecards.c.team == team)
-            .order_by(scorecards.c.period_start, scorecards.c.id)
+            sa.select(scorecards).where(scorecards.c.team == team).order_by(scorecards.c.period_start, scorecards.c.id)
         ).mappings()
         return [scorecard_out(dict(r)) for r in rows]
 

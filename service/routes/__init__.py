@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import batches, classify, health, records, session, tokens, trends
+from service.routes import batches, classify, dashboard, health, records, scorecards, session, tokens, trends
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,4 +14,6 @@ ROUTERS: list[APIRouter] = [
     trends.router,
     records.router,
     tokens.router,
+    scorecards.router,
+    dashboard.router,
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,8 +28,9 @@ from vocml.scorecard import rubric
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(pct=views.pct, LABELS=LABELS, SOURCE_NAMES=views.SOURCE_NAMES)
+templates.env.globals.update(pct=views.pct, period_end=views.period_end, LABELS=LABELS, SOURCE_NAMES=views.SOURCE_NAMES)
 templates.env.filters["qs"] = lambda params: urlencode(params)
+templates.env.filters["pathq"] = lambda value: quote(str(value), safe="")
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +119,9 @@ def compare_page(
             tables.append(trend)
     chart = line_chart(series, title="Needs-first share by team") if chosen else None
     return render(
-        request, "compare.html", {"view": view, "available": available, "chosen": chosen, "chart": chart, "tables": tables}
+        request,
+        "compare.html",
+        {"view": view, "available": available, "chosen": chosen, "chart": chart, "tables": tables},
     )
 
 
@@ -131,8 +134,6 @@ def _records_href(team: str, view: views.View) -> Any:
 
 
 def _quote(team: str) -> str:
-    from urllib.parse import quote
-
     return quote(team, safe="")
 
 
@@ -158,8 +159,14 @@ def team_page(
     if trend.adjusted:
         main.append(views.adjusted_series(team, trend.points, style=1))
     by_source = [
-        views.share_series(views.SOURCE_NAMES[src].capitalize(), team, pts, style=2 + i, href=None,
-                           what=f"needs-first in {views.SOURCE_NAMES[src]}")
+        views.share_series(
+            views.SOURCE_NAMES[src].capitalize(),
+            team,
+            pts,
+            style=2 + i,
+            href=None,
+            what=f"needs-first in {views.SOURCE_NAMES[src]}",
+        )
         for i, (src, pts) in enumerate(trend.by_source.items())
     ]
     history = list_scorecards(engine, team, principal)
@@ -171,14 +178,20 @@ def team_page(
         dashed=True,
         points=[
             views.ChartPoint(
-                start=row["card"]["period_start"], value=row["card"]["total"] / 28,
-                title=f"Self-score {row['card']['total']}/28 for {row['card']['period_start']}: {row['card']['band']['verdict']}",
+                start=row["card"]["period_start"],
+                value=row["card"]["total"] / 28,
+                title=(
+                    f"Self-score {row['card']['total']}/28 for {row['card']['period_start']}: "
+                    f"{row['card']['band']['verdict']}"
+                ),
             )
             for row in compared
         ],
     )
     measured_src = trend.by_source.get("customer_comment") or trend.points
-    measured_name = "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
+    measured_name = (
+        "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
+    )
     say_do_chart = line_chart(
         [views.share_series(measured_name, team, measured_src, style=3), self_series],
         title="What the team says (scorecard) and what its records show",
@@ -224,8 +237,15 @@ def records_page(
     if source and source not in views.SOURCE_NAMES:
         raise ConfigError(f"source must be one of {', '.join(views.SOURCE_NAMES)}")
     flag = {"yes": True, "no": False}.get(uncertain or "")
-    f = RecordFilter(team=team, label=label or None, source=source or None, uncertain=flag, q=q or None,
-                     start=view.start, end=view.end)
+    f = RecordFilter(
+        team=team,
+        label=label or None,
+        source=source or None,
+        uncertain=flag,
+        q=q or None,
+        start=view.start,
+        end=view.end,
+    )
     with engine.connect() as conn:
         rows, next_cursor = page_records(conn, f, principal, limit=50, cursor=cursor or None)
     items = []
@@ -241,8 +261,13 @@ def records_page(
         request,
         "records.html",
         {
-            "view": view, "team": team, "team_q": _quote(team), "items": items, "filters": filters,
-            "next_cursor": next_cursor, "can_review": principal.has_role("uploader"),
+            "view": view,
+            "team": team,
+            "team_q": _quote(team),
+            "items": items,
+            "filters": filters,
+            "next_cursor": next_cursor,
+            "can_review": principal.has_role("uploader"),
             "export_href": "/v1/export.csv?" + urlencode(export_q),
         },
     )
@@ -258,7 +283,9 @@ def upload_page(request: Request, principal: ViewerDep) -> HTMLResponse:
 def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep) -> HTMLResponse:
     """The model card: version, date, per-label scores, confusion matrix and calibration."""
     card = classifier.card
-    return render(request, "model.html", {"card": card, "metrics": (card.metrics if card else {}) or {}})
+    fields = ("version", "created", "threshold", "sklearn", "spacy", "vocml", "metrics", "evaluations")
+    info = None if card is None else {k: getattr(card, k, None) for k in fields}
+    return render(request, "model.html", {"card": info, "metrics": (info or {}).get("metrics") or {}})
 
 
 @router.get("/scorecard", response_class=HTMLResponse)
