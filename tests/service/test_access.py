@@ -1,0 +1,161 @@
+"""Access control on every route: 401 without a valid token, 403 without the role, and team isolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from service.db import records
+
+SECRET_TEAM = "APAC"
+MARKER = "zebrafish"  # appears only in APAC texts
+
+
+def seed(client: Any, tokens: Any, helpers: Any) -> dict[str, int]:
+    content = (
+        "id,text,team,source,created_at\n"
+        "e1,we asked about goals,EMEA,call_note,2026-01-05\n"
+        "e2,discount to sign today,EMEA,customer_comment,2026-01-06\n"
+        f"a1,we asked about the {MARKER},{SECRET_TEAM},call_note,2026-01-05\n"
+        f"a2,{MARKER} discount,{SECRET_TEAM},customer_comment,2026-01-06\n"
+    )
+    r = helpers.upload(client, content, tokens["admin"])
+    helpers.wait_batch(client, r.json()["id"], tokens["admin"])
+    with client.app.state.engine.connect() as conn:
+        return {row.external_id: row.id for row in conn.execute(sa.select(records.c.id, records.c.external_id))}
+
+
+def routes(ids: dict[str, int], batch_id: str = "nope") -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(method, path, minimum role, request kwargs) for every route that needs a token."""
+    return [
+        ("GET", "/metrics", "viewer", {}),
+        ("GET", "/v1/me", "viewer", {}),
+        ("GET", "/v1/teams", "viewer", {}),
+        ("GET", "/v1/trends?team=EMEA", "viewer", {}),
+        ("GET", "/v1/records", "viewer", {}),
+        ("GET", "/v1/export.csv", "viewer", {}),
+        ("POST", "/v1/classify", "uploader", {"json": {"items": [{"text": "hello"}]}}),
+        ("POST", "/v1/batches", "uploader", {"files": {"file": ("x.csv", b"text,team\nwe asked,EMEA\n")}}),
+        ("GET", "/v1/batches", "uploader", {}),
+        ("GET", f"/v1/batches/{batch_id}", "uploader", {}),
+        ("POST", f"/v1/records/{ids['e1']}/review", "uploader", {"json": {"label": "needs_first"}}),
+        ("GET", "/v1/reviews/export", "uploader", {}),
+        ("GET", "/v1/tokens", "admin", {}),
+        ("POST", "/v1/tokens", "admin", {"json": {"role": "viewer", "teams": ["EMEA"]}}),
+        ("DELETE", "/v1/tokens/999", "admin", {}),
+    ]
+
+
+ROUTE_IDS = [f"{m} {p.split('?')[0]}" for m, p, _, _ in routes({"e1": 1})]
+
+
+@pytest.fixture
+def seeded(client: Any, tokens: Any, helpers: Any) -> dict[str, int]:
+    return seed(client, tokens, helpers)
+
+
+@pytest.mark.parametrize("index", range(len(ROUTE_IDS)), ids=ROUTE_IDS)
+@pytest.mark.parametrize(
+    "auth",
+    [{}, {"Authorization": "Bearer vocml_not-a-real-token"}, {"Authorization": "Basic dXNlcjpwYXNz"},
+     {"Authorization": "Bearer "}],
+    ids=["missing", "unknown", "basic", "empty"],
+)
+def test_every_route_needs_a_valid_token(
+    client: Any, seeded: dict[str, int], helpers: Any, index: int, auth: dict[str, str]
+) -> None:
+    method, path, _, kwargs = routes(seeded)[index]
+    r = client.request(method, path, headers=auth, **kwargs)
+    body = helpers.assert_problem(r, 401)
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert "vocml_not-a-real-token" not in body["detail"]
+
+
+def test_healthz_needs_no_token(client: Any) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("index", range(len(ROUTE_IDS)), ids=ROUTE_IDS)
+def test_every_route_checks_the_role(client: Any, tokens: Any, seeded: dict[str, int], helpers: Any, index: int) -> None:
+    method, path, role, kwargs = routes(seeded)[index]
+    below = {"viewer": None, "uploader": "viewer", "admin": "uploader"}[role]
+    if below is None:
+        r = client.request(method, path, headers=tokens["viewer"], **kwargs)
+        assert r.status_code in (200, 202), r.text
+        return
+    r = client.request(method, path, headers=tokens[below], **kwargs)
+    body = helpers.assert_problem(r, 403)
+    assert role in body["detail"]
+
+
+def test_revoked_token_is_401(client: Any, tokens: Any, helpers: Any) -> None:
+    me = client.get("/v1/tokens", headers=tokens["admin"]).json()
+    viewer_id = next(t["id"] for t in me if t["name"] == "viewer")
+    assert client.delete(f"/v1/tokens/{viewer_id}", headers=tokens["admin"]).status_code == 204
+    helpers.assert_problem(client.get("/v1/teams", headers=tokens["viewer"]), 401)
+
+
+@pytest.mark.parametrize("kind", ["viewer_emea", "uploader_emea", "admin_emea"])
+def test_team_limited_tokens_never_see_other_teams(
+    client: Any, tokens: Any, seeded: dict[str, int], helpers: Any, kind: str
+) -> None:
+    headers = tokens[kind]
+    seen: list[str] = []
+
+    def get(path: str) -> Any:
+        r = client.get(path, headers=headers)
+        seen.append(r.text)
+        return r
+
+    assert [t["team"] for t in get("/v1/teams").json()["teams"]] == ["EMEA"]
+    assert {i["team"] for i in get("/v1/records").json()["items"]} == {"EMEA"}
+    assert get(f"/v1/records?q={MARKER}").json()["items"] == []
+    assert get("/v1/export.csv").text.count("\n") == 3  # header + 2 EMEA rows
+    assert get("/v1/trends?team=EMEA").status_code == 200
+    get("/metrics")
+    get("/v1/me")
+    for path in (f"/v1/trends?team={SECRET_TEAM}", f"/v1/records?team={SECRET_TEAM}", f"/v1/export.csv?team={SECRET_TEAM}"):
+        helpers.assert_problem(get(path), 403)
+    if kind != "viewer_emea":
+        helpers.assert_problem(get(f"/v1/reviews/export?team={SECRET_TEAM}"), 403)
+        assert get("/v1/reviews/export").status_code == 200
+        r = client.post(f"/v1/records/{seeded['a1']}/review", json={"label": "no_signal"}, headers=headers)
+        helpers.assert_problem(r, 404)
+        seen.append(r.text)
+        r = client.post(f"/v1/records/{seeded['e1']}/review", json={"label": "no_signal"}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert get("/v1/batches").json() == []  # the admin's batch is not theirs
+    if kind == "admin_emea":
+        tokens_seen = get("/v1/tokens").json()
+        assert all(t["teams"] and set(t["teams"]) <= {"EMEA"} for t in tokens_seen)
+    for text in seen:
+        assert SECRET_TEAM not in text.replace(f"team={SECRET_TEAM}", ""), text
+        assert MARKER not in text
+
+
+def test_team_limited_admin_manages_only_its_teams(client: Any, tokens: Any, helpers: Any) -> None:
+    h = tokens["admin_emea"]
+    helpers.assert_problem(client.post("/v1/tokens", json={"role": "viewer"}, headers=h), 403)
+    helpers.assert_problem(client.post("/v1/tokens", json={"role": "viewer", "teams": ["EMEA", "APAC"]}, headers=h), 403)
+    created = client.post("/v1/tokens", json={"role": "viewer", "teams": ["EMEA"], "name": "v"}, headers=h)
+    assert created.status_code == 201, created.text
+    assert created.json()["token"].startswith("vocml_")
+    all_tokens = client.get("/v1/tokens", headers=tokens["admin"]).json()
+    admin_id = next(t["id"] for t in all_tokens if t["name"] == "admin")
+    helpers.assert_problem(client.delete(f"/v1/tokens/{admin_id}", headers=h), 404)
+    assert client.delete(f"/v1/tokens/{created.json()['id']}", headers=h).status_code == 204
+    assert "token" not in client.get("/v1/tokens", headers=tokens["admin"]).json()[0]
+
+
+def test_tokens_are_stored_hashed(client: Any, tokens: Any) -> None:
+    from service.db import tokens as tokens_table
+
+    secret = tokens["admin"]["Authorization"].split()[1]
+    with client.app.state.engine.connect() as conn:
+        stored = conn.execute(sa.select(tokens_table.c.token_hash)).scalars().all()
+    assert secret not in stored
+    assert all(len(h) == 64 for h in stored)

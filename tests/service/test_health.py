@@ -1,0 +1,62 @@
+"""GET /healthz, GET /metrics, structured logs without secrets or texts, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from service.logs import JsonFormatter
+
+
+def test_healthz(client: Any) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "model": "0.0.0-fake"}
+
+
+def test_metrics_prometheus_text(client: Any, tokens: Any, helpers: Any) -> None:
+    client.post("/v1/classify", json={"items": [{"text": "we asked"}]}, headers=tokens["uploader"])
+    client.get("/v1/records/", headers=tokens["viewer"])
+    content = "text,team\nwe asked,EMEA\n,EMEA\n"
+    helpers.wait_batch(client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"])
+    r = client.get("/metrics", headers=tokens["viewer"])
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = r.text
+    assert 'vocml_http_requests_total{method="POST",route="/v1/classify",status="200"} 1' in text
+    assert 'vocml_http_request_duration_seconds_bucket{method="POST",route="/v1/classify",le="+Inf"} 1' in text
+    assert "vocml_batch_rows_stored_total 1" in text
+    assert "vocml_batch_rows_rejected_total 1" in text
+    assert "vocml_texts_classified_total 2" in text
+    for line in text.splitlines():
+        assert line.startswith("#") or line.startswith("vocml_"), line
+
+
+def test_logs_are_json_without_secrets_or_texts(client: Any, tokens: Any, caplog: pytest.LogCaptureFixture) -> None:
+    secret = tokens["uploader"]["Authorization"].split()[1]
+    with caplog.at_level(logging.INFO, logger="vocml"):
+        client.post(
+            "/v1/classify?debug=1", json={"items": [{"text": "a very private sentence"}]}, headers=tokens["uploader"]
+        )
+    lines = [JsonFormatter().format(rec) for rec in caplog.records]
+    request_lines = [json.loads(line) for line in lines if '"event": "request"' in line]
+    assert request_lines and request_lines[-1]["route"] == "/v1/classify"
+    assert request_lines[-1]["token"] == "uploader" and request_lines[-1]["status"] == 200
+    for line in lines:
+        assert secret not in line and "private sentence" not in line and "debug" not in line
+
+
+def test_every_route_has_a_summary(client: Any) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert op.get("summary"), f"{method.upper()} {path} has no summary"
+    assert "multipart/form-data" in spec["paths"]["/v1/batches"]["post"]["requestBody"]["content"]
+
+
+def test_unknown_route_and_method_are_problems(client: Any, helpers: Any) -> None:
+    helpers.assert_problem(client.get("/v1/nothing-here"), 404)
+    helpers.assert_problem(client.put("/healthz"), 405)
