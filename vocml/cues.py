@@ -22,7 +22,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from vocml.errors import UnknownCueError
-from vocml.text import get_nlp
+from vocml.text import get_nlp, surface_forms
 
 Span = tuple[int, int]
 
@@ -30,7 +30,8 @@ NEGATORS = frozenset(
     {"not", "n't", "never", "no", "nobody", "without", "none", "zero", "nothing", "noone", "neither", "nor", "didnt", "dont", "wasnt", "wont", "cannot", "nt"}
 )
 
-# Phrases are matched on lower-cased lemmas, so "asked", "asks" and "asking" all match "ask".
+# Phrases match any inflection with the same lemma (spaCy's lookup table), so "asked", "asks" and
+# "asking" all match "ask".
 PHRASES: dict[str, list[str]] = {
     "feature_dump": [
         "demo", "demoed", "deck", "slide", "slides", "feature", "spec sheet", 
@@ -249,19 +250,39 @@ class Cue:
     func: Callable[[Doc], list[Span]]
 
 
+MAX_VARIANTS = 256
+
+
+def _variants(tokens: list[str]) -> list[str]:
+    """Every surface form of a phrase whose tokens share the phrase tokens' lemmas."""
+    options = [sorted(surface_forms(t)) for t in tokens]
+    out = [""]
+    for forms in options:
+        out = [f"{prefix} {f}".strip() for prefix in out for f in forms][:MAX_VARIANTS]
+    return out
+
+
 @lru_cache(maxsize=4)
 def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
+    """One PhraseMatcher over lower-case forms, with each phrase expanded to its inflections.
+
+    Matching "ask" against every form that spaCy's lookup table lemmatises to "ask" (asks, asked,
+    asking) is the same as matching lemmas, without running the lemmatizer on every text.
+    """
     nlp = get_nlp(lang)
-    phrase = PhraseMatcher(nlp.vocab, attr="LEMMA")
+    phrase = PhraseMatcher(nlp.vocab, attr="LOWER")
     for name, phrases in PHRASES.items():
-        phrase.add(name, list(nlp.pipe(phrases)))
+        variants: set[str] = set()
+        for text in phrases:
+            variants.update(_variants([t.lower_ for t in nlp.make_doc(text)]))
+        phrase.add(name, list(nlp.tokenizer.pipe(sorted(variants))))
     return phrase, nlp
 
 
 def _negated(doc: Doc, start: int) -> bool:
     for i in range(max(0, start - 3), start):
         tok = doc[i]
-        if tok.lemma_ in NEGATORS or tok.lower_ in NEGATORS:
+        if tok.lower_ in NEGATORS:
             return True
         if tok.is_punct and tok.text in ".;!?":
             return False
@@ -271,7 +292,7 @@ def _negated(doc: Doc, start: int) -> bool:
 def match_cues(doc: Doc) -> dict[str, list[Span]]:
     """Run every cue over ``doc`` in one pass; return cue name -> character spans (only cues that fired).
 
-    Never raises and never mutates ``doc``.
+    ``doc`` only needs tokens (``nlp.make_doc(text)`` is enough). Never raises and never mutates ``doc``.
     """
     phrase, nlp = _matcher()
     strings = nlp.vocab.strings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,8 +92,16 @@ class Prediction:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
+        """A JSON-ready dict (written out by hand: ``dataclasses.asdict`` deep-copies and is slow)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "confidence": self.confidence,
+            "scores": dict(self.scores),
+            "uncertain": self.uncertain,
+            "cues": list(self.cues),
+            "evidence": [{"phrase": e.phrase, "start": e.start, "end": e.end, "weight": e.weight} for e in self.evidence],
+        }
 
 
 _WORD = re.compile(WORD_TOKEN_PATTERN)
@@ -171,61 +179,82 @@ class Classifier:
             return []
         X, hits = self.features(texts)
         proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+        best = proba.argmax(axis=1)
+        top_words = self._top_word_features(X, best)
         cue_offset = self._offsets["cues"]
+        cue_index = {name: cue_offset + i for i, name in enumerate(self._cue_names)}
+        push = self._push.tolist()
+        labels = self.labels
         out = []
-        for i, text in enumerate(texts):
-            row = proba[i]
-            k = int(np.argmax(row))
-            label = self.labels[k]
-            scores = {lab: round(float(p), 6) for lab, p in zip(self.labels, row, strict=True)}
-            cue_evidence = []
-            for name, spans in hits[i].items():
-                weight = float(self._push[k, cue_offset + self._cue_names.index(name)])
-                for s, e in spans:
-                    cue_evidence.append((s, e, weight))
+        for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
+            cue_evidence = [
+                (start, end, push[k][cue_index[name]]) for name, spans in hits[i].items() for start, end in spans
+            ]
             out.append(
                 Prediction(
                     id=ids[i],
-                    label=label,
-                    confidence=round(float(row[k]), 6),
-                    scores=scores,
-                    uncertain=bool(row[k] < self.threshold),
+                    label=labels[k],
+                    confidence=round(row[k], 6),
+                    scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
+                    uncertain=row[k] < self.threshold,
                     cues=sorted(hits[i]),
-                    evidence=self._evidence(text, X[i], k, cue_evidence),
+                    evidence=self._evidence(text, top_words[i], cue_evidence),
                 )
             )
         return out
 
-    def _evidence(self, text: str, x: sp.csr_matrix, k: int, cue_evidence: list[tuple[int, int, float]]) -> list[Evidence]:
-        """Phrases whose features pushed toward label ``k``, strongest first, non-overlapping.
+    def _top_word_features(self, X: sp.csr_matrix, best: np.ndarray) -> list[dict[str, float]]:
+        """For each row, its strongest word n-grams toward its predicted label: n-gram -> weight.
 
-        Word n-gram contributions (tf-idf value times the label's relative coefficient) are computed
-        on the row's non-zero columns only; just the strongest n-grams are then located in the text.
+        The weight of a feature is its tf-idf value times the label's relative coefficient; computed
+        for the whole batch at once, then the top positive ones per row are kept.
         """
-        lo = self._offsets["word"]
-        hi = lo + len(self._word_names)
-        cols = x.indices
-        mask = (cols >= lo) & (cols < hi)
-        cols, vals = cols[mask], x.data[mask]
-        weights = vals * self._push[k, cols]
-        top = np.argsort(-weights)[: MAX_EVIDENCE * 2]
-        grams = {self._word_names[cols[i] - lo]: float(weights[i]) for i in top if weights[i] > 0}
+        hi = self._offsets["word"] + len(self._word_names)
+        W = sp.csr_matrix(X[:, self._offsets["word"] : hi])
+        rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+        weights = W.data * self._push[best[rows], W.indices]
+        order = np.lexsort((-weights, rows))
+        indptr = W.indptr.tolist()
+        order_list = order.tolist()
+        weight_list = weights.tolist()
+        col_list = W.indices.tolist()
+        names = self._word_names
+        out: list[dict[str, float]] = []
+        keep = MAX_EVIDENCE * 2
+        for i in range(W.shape[0]):
+            grams: dict[str, float] = {}
+            for j in order_list[indptr[i] : min(indptr[i + 1], indptr[i] + keep)]:
+                w = weight_list[j]
+                if w <= 0:
+                    break
+                grams[names[col_list[j]]] = w
+            out.append(grams)
+        return out
+
+    def _evidence(self, text: str, grams: dict[str, float], cue_evidence: list[tuple[int, int, float]]) -> list[Evidence]:
+        """Phrases that pushed toward the predicted label, strongest first, non-overlapping."""
         candidates: list[tuple[float, int, int]] = []
         if grams:
-            tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
-            for n in (1, 2):
-                for j in range(len(tokens) - n + 1):
-                    gram = tokens[j][0] if n == 1 else tokens[j][0] + " " + tokens[j + 1][0]
-                    w = grams.get(gram)
+            previous: tuple[str, int] | None = None
+            for m in _WORD.finditer(text):
+                token, start = m.group().lower(), m.start()
+                w = grams.get(token)
+                if w is not None:
+                    candidates.append((w, start, m.end()))
+                if previous is not None:
+                    w = grams.get(previous[0] + " " + token)
                     if w is not None:
-                        candidates.append((w, tokens[j][1], tokens[j + n - 1][2]))
+                        candidates.append((w, previous[1], m.end()))
+                previous = (token, start)
         candidates.extend((w, s, e) for s, e, w in cue_evidence if w > 0)
+        if not candidates:
+            return []
         candidates.sort(key=lambda c: (-c[0], c[1]))
-        if candidates:
-            floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
-            candidates = [c for c in candidates if c[0] >= floor]
+        floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
         chosen: list[tuple[float, int, int]] = []
         for w, s, e in candidates:
+            if w < floor:
+                break
             if any(s < ce and cs < e for _, cs, ce in chosen):
                 continue
             chosen.append((w, s, e))

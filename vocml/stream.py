@@ -34,9 +34,20 @@ def _init_worker(model_dir: str, threshold: float | None) -> None:
     _WORKER_MODEL = load_model(model_dir, threshold=threshold)
 
 
-def _classify_in_worker(texts: list[str]) -> list[dict[str, Any]]:
-    assert _WORKER_MODEL is not None  # noqa: S101 - set by the pool initializer
-    return [p.to_dict() for p in _WORKER_MODEL.classify(texts)]
+def _classify_in_worker(texts: list[str], ids: list[str]) -> list[str]:
+    if _WORKER_MODEL is None:
+        raise RuntimeError("worker used before its initializer loaded the model")
+    return _lines(_WORKER_MODEL, texts, ids)
+
+
+def _lines(model: Classifier, texts: list[str], ids: list[str]) -> list[str]:
+    """Classify and serialise in one place (in the worker, so the parent only writes lines)."""
+    out = []
+    for pred, row_id in zip(model.classify(texts), ids, strict=True):
+        obj = pred.to_dict()
+        obj["id"] = row_id
+        out.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    return out
 
 
 def _row_id(item: Record | DataError) -> str:
@@ -99,33 +110,32 @@ def classify_stream(
             progress.update(now - position[0])
             position[0] = now
 
-    def emit(batch: list[Record | DataError], results: list[dict[str, Any]]) -> None:
-        it = iter(results)
+    def emit(batch: list[Record | DataError], lines: list[str]) -> None:
+        it = iter(lines)
         for item in batch:
             summary.rows += 1
             if isinstance(item, DataError):
                 summary.rejected += 1
-                obj = _error_obj(item)
+                out.write(json.dumps(_error_obj(item), ensure_ascii=False) + "\n")
             else:
                 summary.classified += 1
-                obj = next(it)
-                obj["id"] = _row_id(item)
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                out.write(next(it))
         advance()
 
-    def texts_of(batch: list[Record | DataError]) -> list[str]:
-        return [item.text for item in batch if isinstance(item, Record)]
+    def work_of(batch: list[Record | DataError]) -> tuple[list[str], list[str]]:
+        good = [item for item in batch if isinstance(item, Record)]
+        return [r.text for r in good], [_row_id(r) for r in good]
 
     if workers <= 1:
         for batch in _batches(rows, batch_size):
-            emit(batch, [p.to_dict() for p in model.classify(texts_of(batch))])
+            emit(batch, _lines(model, *work_of(batch)))
         return summary
     if model_dir is None:
         raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), model.threshold)) as pool:
         pending: list[tuple[list[Record | DataError], Any]] = []
         for batch in _batches(rows, batch_size):
-            pending.append((batch, pool.submit(_classify_in_worker, texts_of(batch))))
+            pending.append((batch, pool.submit(_classify_in_worker, *work_of(batch))))
             while len(pending) > workers * 2:
                 done_batch, fut = pending.pop(0)
                 emit(done_batch, fut.result())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import spacy
@@ -62,6 +63,36 @@ class LowerLemma:
         )
         doc.from_array([LEMMA], lemmas.reshape(-1, 1))
         return doc
+
+
+@lru_cache(maxsize=1)
+def _forms_by_lemma() -> dict[str, frozenset[str]]:
+    """Lemma -> every lower-case form the lookup table maps to it (read from spacy-lookups-data)."""
+    import gzip
+    import json
+
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        table: dict[str, str] = json.load(fh)
+    out: dict[str, set[str]] = {}
+    for form, lemma in table.items():
+        out.setdefault(lemma.lower(), set()).add(form.lower())
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def lemma_of(word: str) -> str:
+    """The lookup lemma of a lower-cased word (the word itself when the table has none)."""
+    lemma = _lemma_table().get(word.lower())
+    return lemma.lower() if lemma else word.lower()
+
+
+def surface_forms(word: str) -> frozenset[str]:
+    """Every lower-case form that lemmatises like ``word`` (including ``word`` and its lemma)."""
+    lemma = lemma_of(word)
+    forms = {form for form in _forms_by_lemma().get(lemma, frozenset()) if lemma_of(form) == lemma}
+    return frozenset(forms | {word.lower(), lemma})
 
 
 @lru_cache(maxsize=4)

@@ -6,13 +6,16 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from vocml.features import CueVectorizer, build_features
+from vocml.features import CueVectorizer, WordCharVectorizer, build_features
 
 TEXTS = [
     "Nobody asked what we needed; 20% off if we sign today.",
@@ -28,10 +31,13 @@ LABELS = ["pitch_first", "needs_first", "no_signal"] * 2
 def _transformers() -> list[object]:
     union = build_features()
     union.set_params(word__min_df=1, char__min_df=1)
-    return [CueVectorizer(), CueVectorizer(cues=["price_push", "discovery_question"]), union]
+    return [CueVectorizer(), CueVectorizer(cues=["price_push", "discovery_question"]), WordCharVectorizer(min_df=1), union]
 
 
-@pytest.mark.parametrize("make", range(3))
+N = 4
+
+
+@pytest.mark.parametrize("make", range(N))
 def test_clone_keeps_params(make: int) -> None:
     est = _transformers()[make]
 
@@ -41,7 +47,7 @@ def test_clone_keeps_params(make: int) -> None:
     assert plain(clone(est).get_params()) == plain(est.get_params())
 
 
-@pytest.mark.parametrize("make", range(3))
+@pytest.mark.parametrize("make", range(N))
 def test_fit_returns_self_and_fitting_twice_equals_once(make: int) -> None:
     est = _transformers()[make]
     assert est.fit(TEXTS) is est
@@ -50,26 +56,26 @@ def test_fit_returns_self_and_fitting_twice_equals_once(make: int) -> None:
     np.testing.assert_array_equal(once, twice)
 
 
-@pytest.mark.parametrize("make", range(3))
+@pytest.mark.parametrize("make", range(N))
 def test_not_fitted_error_before_fit(make: int) -> None:
     with pytest.raises(NotFittedError):
         _transformers()[make].transform(TEXTS)
 
 
-@pytest.mark.parametrize("make", range(3))
+@pytest.mark.parametrize("make", range(N))
 def test_pickle_round_trip_gives_identical_transform(make: int) -> None:
     est = _transformers()[make].fit(TEXTS)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(est.transform(TEXTS).toarray(), again.transform(TEXTS).toarray())
 
 
-@pytest.mark.parametrize("make", range(3))
+@pytest.mark.parametrize("make", range(N))
 def test_feature_names_match_columns(make: int) -> None:
     est = _transformers()[make].fit(TEXTS)
     assert len(est.get_feature_names_out()) == est.transform(TEXTS).shape[1]
 
 
-@pytest.mark.parametrize("make", range(3))
+@pytest.mark.parametrize("make", range(N))
 def test_transform_does_not_mutate_input(make: int) -> None:
     est = _transformers()[make].fit(TEXTS)
     texts = list(TEXTS)
@@ -99,3 +105,15 @@ def test_unknown_cue_fails_in_fit_not_init() -> None:
     est = CueVectorizer(cues=["nope"])
     with pytest.raises(ValueError, match="unknown cue"):
         est.fit(TEXTS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=80), min_size=1, max_size=5))
+def test_word_char_vectorizer_equals_sklearn_char_wb(texts: list[str]) -> None:
+    fitted = WordCharVectorizer(min_df=1, max_features=None).fit(TEXTS + texts)
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True, dtype=np.float32)
+    reference.fit(TEXTS + texts)
+    ours, theirs = fitted.transform(texts + TEXTS), reference.transform(texts + TEXTS)
+    assert abs(ours - theirs).max() < 1e-6
+    # and again with a warm memo
+    assert abs(fitted.transform(texts) - reference.transform(texts)).max() < 1e-6
