@@ -36,8 +36,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = args.data or [DEFAULT_GOLD]
     out = args.out or Path("models") / args.version
     _, card = train(
-        [*data, *(args.extra or [])], out, version=args.version, params=params, seed=args.seed,
-        silver=args.silver or [], silver_weight=args.silver_weight, folds=args.folds,
+        [*data, *(args.extra or [])],
+        out,
+        version=args.version,
+        params=params,
+        seed=args.seed,
+        silver=args.silver or [],
+        silver_weight=args.silver_weight,
+        folds=args.folds,
     )
     m = card.metrics
     print(f"model {card.version} written to {out}")
@@ -74,7 +80,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.record:
         card = read_card(model_dir)
         card.evaluations[Path(args.data).name] = {
-            k: result[k] for k in ("n", "macro_f1", "accuracy", "ece", "per_label", "per_source", "hard", "confusion") if k in result
+            k: result[k]
+            for k in ("n", "macro_f1", "accuracy", "ece", "per_label", "per_source", "hard", "confusion")
+            if k in result
         }
         write_card(card, model_dir)
         print(f"recorded in {model_dir / 'card.json'}")
@@ -91,12 +99,20 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=Path(args.input).stat().st_size, unit="B", unit_scale=True, desc="classifying", file=sys.stderr)
+        bar = tqdm(
+            total=Path(args.input).stat().st_size, unit="B", unit_scale=True, desc="classifying", file=sys.stderr
+        )
     out_fh = open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout  # noqa: SIM115
     try:
         summary = classify_stream(
-            model, args.input, out_fh, batch_size=args.batch_size, workers=args.workers, model_dir=model_dir,
-            max_chars=args.max_chars, progress=bar,
+            model,
+            args.input,
+            out_fh,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            model_dir=model_dir,
+            max_chars=args.max_chars,
+            progress=bar,
         )
     finally:
         if out_fh is not sys.stdout:
@@ -136,12 +152,19 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="vocml", description="Needs-first or pitch-first? Label, train, evaluate, serve.")
+    parser = argparse.ArgumentParser(
+        prog="vocml", description="Needs-first or pitch-first? Label, train, evaluate, serve."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model bundle from labelled data")
-    p.add_argument("data", nargs="*", type=Path, help=f"gold JSONL/CSV files (default: {DEFAULT_GOLD.relative_to(DATA_DIR.parent)})")
+    p.add_argument(
+        "data",
+        nargs="*",
+        type=Path,
+        help=f"gold JSONL/CSV files (default: {DEFAULT_GOLD.relative_to(DATA_DIR.parent)})",
+    )
     p.add_argument("--extra", nargs="*", type=Path, help="more gold files, e.g. reviewed labels from the service")
     p.add_argument("--silver", nargs="*", type=Path, help="silver files from `vocml label`, weighted by confidence")
     p.add_argument("--silver-weight", type=float, default=0.5, help="weight of a silver row per unit of confidence")
@@ -197,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vocml`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.func(args) or 0)
     except VocmlError as e:

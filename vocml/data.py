@@ -78,9 +78,7 @@ def _short(value: Any, name: str, line: int) -> str | None:
     if not text:
         return None
     if len(text) > MAX_SHORT_FIELD:
-        raise DataError(
-            f"is {len(text)} characters; keep it under {MAX_SHORT_FIELD}", line=line, field=name
-        )
+        raise DataError(f"is {len(text)} characters; keep it under {MAX_SHORT_FIELD}", line=line, field=name)
     return text
 
 
@@ -103,9 +101,7 @@ def validate_row(
     if not isinstance(text, str):
         raise DataError(f"must be a string, got {type(text).__name__}", line=line, field="text")
     if not text.strip():
-        raise EmptyTextError(
-            "is empty or whitespace only; remove the row or fill in the text", line=line, field="text"
-        )
+        raise EmptyTextError("is empty or whitespace only; remove the row or fill in the text", line=line, field="text")
     if len(text) > max_chars:
         raise DataError(
             f"is {len(text):,} characters, over the {max_chars:,} limit; split the text or raise the limit",
@@ -121,13 +117,9 @@ def validate_row(
         )
     label = _short(row.get("label"), "label", line)
     if label is not None and label not in LABELS:
-        raise DataError(
-            f"unknown label {label!r}; use one of {', '.join(LABELS)}", line=line, field="label"
-        )
+        raise DataError(f"unknown label {label!r}; use one of {', '.join(LABELS)}", line=line, field="label")
     if require_label and label is None:
-        raise DataError(
-            f"is missing; training rows need one of {', '.join(LABELS)}", line=line, field="label"
-        )
+        raise DataError(f"is missing; training rows need one of {', '.join(LABELS)}", line=line, field="label")
     team = _short(row.get("team"), "team", line)
     if require_team and team is None:
         raise DataError("is missing; every uploaded row needs the team it belongs to", line=line, field="team")
@@ -208,9 +200,7 @@ def _iter_jsonl(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Da
             )
             continue
         if not isinstance(row, dict):
-            yield DataError(
-                f"is a JSON {type(row).__name__}, not an object; write one object per line", line=number
-            )
+            yield DataError(f"is a JSON {type(row).__name__}, not an object; write one object per line", line=number)
             continue
         try:
             yield validate_row(row, line=number, **opts)
@@ -264,8 +254,7 @@ def _iter_csv(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Data
             continue
         if len(values) != len(columns):
             yield DataError(
-                f"has {len(values)} values but the header has {len(columns)} columns; "
-                "quote values that contain commas",
+                f"has {len(values)} values but the header has {len(columns)} columns; quote values that contain commas",
                 line=start,
             )
             continue

@@ -52,7 +52,9 @@ def reliability(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BIN
     return out
 
 
-def score(y_true: Sequence[str], y_pred: Sequence[str], proba: np.ndarray | None = None, *, labels: Sequence[str] = LABELS) -> dict[str, Any]:
+def score(
+    y_true: Sequence[str], y_pred: Sequence[str], proba: np.ndarray | None = None, *, labels: Sequence[str] = LABELS
+) -> dict[str, Any]:
     """Macro-F1, accuracy, per-label P/R/F1, the confusion matrix and (with ``proba``) ECE.
 
     ``proba`` columns must be in ``labels`` order.
@@ -64,7 +66,12 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], proba: np.ndarray | None
         "macro_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4),
         "accuracy": round(float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0, 4),
         "per_label": {
-            lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4), "support": int(s[i])}
+            lab: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(s[i]),
+            }
             for i, lab in enumerate(labels)
         },
         "confusion": {

@@ -119,8 +119,12 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> WordCharVectorizer:
         """Learn the n-gram vocabulary and idf weights."""
         self.vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=tuple(self.ngram_range), min_df=self.min_df,
-            max_features=self.max_features, sublinear_tf=self.sublinear_tf, dtype=self.dtype,
+            analyzer="char_wb",
+            ngram_range=tuple(self.ngram_range),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            dtype=self.dtype,
         ).fit(as_texts(X))
         self.idf_ = np.asarray(self.vectorizer_.idf_, dtype=self.dtype)
         self.n_features_in_ = 1
@@ -180,11 +184,18 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
             indptr.append(len(indices))
         n_features = len(self.idf_)
         words = sp.csr_matrix(
-            (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+            (
+                np.asarray(data, dtype=np.float64),
+                np.asarray(indices, dtype=np.int64),
+                np.asarray(indptr, dtype=np.int64),
+            ),
             shape=(len(local), n_features),
         )
         docs = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+            (
+                np.ones(len(rows), dtype=np.float64),
+                (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
+            ),
             shape=(len(texts), len(local)),
         )
         counts = sp.csr_matrix(docs @ words, dtype=np.float64)
@@ -209,7 +220,10 @@ def build_features() -> FeatureUnion:
             (
                 "word",
                 TfidfVectorizer(
-                    ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=WORD_TOKEN_PATTERN,
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    sublinear_tf=True,
+                    token_pattern=WORD_TOKEN_PATTERN,
                     dtype=np.float32,
                 ),
             ),

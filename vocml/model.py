@@ -100,7 +100,9 @@ class Prediction:
             "scores": dict(self.scores),
             "uncertain": self.uncertain,
             "cues": list(self.cues),
-            "evidence": [{"phrase": e.phrase, "start": e.start, "end": e.end, "weight": e.weight} for e in self.evidence],
+            "evidence": [
+                {"phrase": e.phrase, "start": e.start, "end": e.end, "weight": e.weight} for e in self.evidence
+            ],
         }
 
 
@@ -116,7 +118,9 @@ class Classifier:
         threshold: predictions with confidence below this are marked ``uncertain``.
     """
 
-    def __init__(self, pipeline: Pipeline, card: ModelCard | None = None, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, pipeline: Pipeline, card: ModelCard | None = None, *, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
         if not hasattr(pipeline.named_steps["clf"], "classes_"):
             raise NotTrainedError("the pipeline is not fitted; train it with `vocml train` first")
         self.pipeline = pipeline
@@ -231,7 +235,9 @@ class Classifier:
             out.append(grams)
         return out
 
-    def _evidence(self, text: str, grams: dict[str, float], cue_evidence: list[tuple[int, int, float]]) -> list[Evidence]:
+    def _evidence(
+        self, text: str, grams: dict[str, float], cue_evidence: list[tuple[int, int, float]]
+    ) -> list[Evidence]:
         """Phrases that pushed toward the predicted label, strongest first, non-overlapping."""
         candidates: list[tuple[float, int, int]] = []
         if grams:

@@ -157,10 +157,15 @@ def score_card(scores: Mapping[str, Any]) -> ScorecardResult:
     """
     errors: list[dict[str, str]] = []
     if not isinstance(scores, Mapping):
-        raise ScorecardError("scores must be an object mapping each habit to 0-4", errors=[{"field": "scores", "message": "not an object"}])
+        raise ScorecardError(
+            "scores must be an object mapping each habit to 0-4",
+            errors=[{"field": "scores", "message": "not an object"}],
+        )
     for key in scores:
         if key not in HABIT_KEYS:
-            errors.append({"field": f"scores.{key}", "message": f"unknown habit {key!r}; habits are {', '.join(HABIT_KEYS)}"})
+            errors.append(
+                {"field": f"scores.{key}", "message": f"unknown habit {key!r}; habits are {', '.join(HABIT_KEYS)}"}
+            )
     clean: dict[str, int] = {}
     for key in HABIT_KEYS:
         if key not in scores:

@@ -97,8 +97,15 @@ def classify_stream(
             raise DataError(f"file not found: {path}")
         with path.open("rb") as fh:
             return classify_stream(
-                model, fh, out, batch_size=batch_size, workers=workers, model_dir=model_dir,
-                max_chars=max_chars, progress=progress, name=path.name,
+                model,
+                fh,
+                out,
+                batch_size=batch_size,
+                workers=workers,
+                model_dir=model_dir,
+                max_chars=max_chars,
+                progress=progress,
+                name=path.name,
             )
     summary = StreamSummary()
     rows = iter_rows(source, max_chars=max_chars, name=name)
@@ -132,7 +139,9 @@ def classify_stream(
         return summary
     if model_dir is None:
         raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), model.threshold)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), model.threshold)
+    ) as pool:
         pending: list[tuple[list[Record | DataError], Any]] = []
         for batch in _batches(rows, batch_size):
             pending.append((batch, pool.submit(_classify_in_worker, *work_of(batch))))

@@ -27,7 +27,6 @@ def _lemma_table() -> Table:
     return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
 
 
-
 @Language.factory("vocml_lower_lemma")
 def make_lower_lemma(nlp: Language, name: str) -> LowerLemma:
     """Set ``token.lemma_`` to the lookup lemma of the lower-cased token."""

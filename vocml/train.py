@@ -177,15 +177,26 @@ def train(
         s_records.extend(recs)
         s_conf.extend(confs)
         data_info.append(
-            {"path": _display(path), "sha256": sha256_file(path), "rows": len(recs), "kind": "silver",
-             "left_out_below_confidence": below}
+            {
+                "path": _display(path),
+                "sha256": sha256_file(path),
+                "rows": len(recs),
+                "kind": "silver",
+                "left_out_below_confidence": below,
+            }
         )
     log.info("training on %d gold and %d silver rows", len(gold), len(s_records))
     metrics: dict[str, Any] = {}
     if folds and folds > 1:
         metrics = cross_validate(
-            gold, params=merged, seed=seed, folds=folds, silver=s_records, silver_conf=s_conf,
-            silver_weight=silver_weight, n_jobs=n_jobs,
+            gold,
+            params=merged,
+            seed=seed,
+            folds=folds,
+            silver=s_records,
+            silver_conf=s_conf,
+            silver_weight=silver_weight,
+            n_jobs=n_jobs,
         )
     texts = [r.text for r in gold] + [r.text for r in s_records]
     labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records]

@@ -114,7 +114,9 @@ class LabelModel:
         return self._posterior(L)
 
 
-def cue_report(L: np.ndarray, names: Sequence[str], y_gold: np.ndarray | None = None, model: LabelModel | None = None) -> list[dict[str, Any]]:
+def cue_report(
+    L: np.ndarray, names: Sequence[str], y_gold: np.ndarray | None = None, model: LabelModel | None = None
+) -> list[dict[str, Any]]:
     """Per cue: label, coverage, overlap, conflict, gold accuracy (and support) and learned accuracy."""
     n = max(L.shape[0], 1)
     votes = L != ABSTAIN
@@ -147,7 +149,9 @@ def cue_report(L: np.ndarray, names: Sequence[str], y_gold: np.ndarray | None = 
     return out
 
 
-def label_records(unlabeled: Sequence[Record], gold: Sequence[Record] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def label_records(
+    unlabeled: Sequence[Record], gold: Sequence[Record] = ()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Silver-label ``unlabeled`` records with the label model, fitted on them plus ``gold``.
 
     Returns:

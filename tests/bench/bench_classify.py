@@ -133,7 +133,10 @@ def main() -> None:
     words = sum(len(t.split()) for t in texts) / len(texts)
     vocml_tps, bare_tps = args.n / vocml_s, args.n / bare_s
     print(f"texts: {args.n:,} (mean {words:.0f} words, 15-80)")
-    print(f"vocml classify --workers {args.workers}: {vocml_tps:,.0f} texts/s ({vocml_s:.1f} s), peak memory {peak / 2**20:,.0f} MiB")
+    print(
+        f"vocml classify --workers {args.workers}: {vocml_tps:,.0f} texts/s ({vocml_s:.1f} s), "
+        f"peak memory {peak / 2**20:,.0f} MiB"
+    )
     print(f"bare TF-IDF + LR (1 process):        {bare_tps:,.0f} texts/s ({bare_s:.1f} s)")
     print(f"ratio vocml / bare: {vocml_tps / bare_tps:.2f}")
 

@@ -15,10 +15,17 @@ def _write(path: Path, rows: list[str]) -> Path:
     return path
 
 
-def test_classify_writes_one_object_per_row_in_order(tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_classify_writes_one_object_per_row_in_order(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _write(
         tmp_path / "in.jsonl",
-        ['{"id": "a", "text": "Nobody asked what we needed."}', '{"text": "Invoice wrong"}', '{"text": ""}', '{"id": "d", "text": "asked about goals"}'],
+        [
+            '{"id": "a", "text": "Nobody asked what we needed."}',
+            '{"text": "Invoice wrong"}',
+            '{"text": ""}',
+            '{"id": "d", "text": "asked about goals"}',
+        ],
     )
     out = tmp_path / "out.jsonl"
     assert main(["classify", str(src), "-o", str(out), "--model", str(tiny_bundle), "--batch-size", "2"]) == 0
@@ -31,12 +38,17 @@ def test_classify_writes_one_object_per_row_in_order(tiny_bundle: Path, tmp_path
 
 def test_classify_strict_fails_on_rejected_rows(tiny_bundle: Path, tmp_path: Path) -> None:
     src = _write(tmp_path / "in.jsonl", ['{"text": ""}'])
-    assert main(["classify", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", str(tiny_bundle), "--strict", "-q"]) == 1
+    assert (
+        main(["classify", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", str(tiny_bundle), "--strict", "-q"])
+        == 1
+    )
 
 
 def test_classify_with_two_workers_matches_one(tiny_bundle: Path, tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
-    src.write_text("id,text\n" + "".join(f"r{i},\"asked about goals, offered {i}% off\"\n" for i in range(50)), encoding="utf-8")
+    src.write_text(
+        "id,text\n" + "".join(f'r{i},"asked about goals, offered {i}% off"\n' for i in range(50)), encoding="utf-8"
+    )
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     main(["classify", str(src), "-o", str(one), "--model", str(tiny_bundle), "--batch-size", "7"])
     main(["classify", str(src), "-o", str(two), "--model", str(tiny_bundle), "--batch-size", "7", "--workers", "2"])
@@ -45,7 +57,9 @@ def test_classify_with_two_workers_matches_one(tiny_bundle: Path, tmp_path: Path
 
 
 def test_label_writes_silver_rows_and_prints_the_cue_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = _write(tmp_path / "pool.jsonl", ['{"text": "Nobody asked what we needed."}', '{"text": "Asked about their goals."}'])
+    src = _write(
+        tmp_path / "pool.jsonl", ['{"text": "Nobody asked what we needed."}', '{"text": "Asked about their goals."}']
+    )
     gold = Path(__file__).resolve().parent.parent / "data" / "tiny.jsonl"
     out = tmp_path / "silver.jsonl"
     assert main(["label", str(src), "-o", str(out), "--gold", str(gold), "--report", str(tmp_path / "r.json")]) == 0
@@ -60,12 +74,31 @@ def test_train_with_silver_and_evaluate(tmp_path: Path, capsys: pytest.CaptureFi
     gold = Path(__file__).resolve().parent.parent / "data" / "tiny.jsonl"
     silver = _write(
         tmp_path / "silver.jsonl",
-        ['{"text": "pushed the bundle", "label": "pitch_first", "label_confidence": 0.9}',
-         '{"text": "meh", "label": "no_signal", "label_confidence": 0.2}'],
+        [
+            '{"text": "pushed the bundle", "label": "pitch_first", "label_confidence": 0.9}',
+            '{"text": "meh", "label": "no_signal", "label_confidence": 0.2}',
+        ],
     )
     out = tmp_path / "model"
-    assert main(["train", str(gold), "--silver", str(silver), "--out", str(out), "--folds", "3",
-                 "--set", "clf__cv=2", "--version", "9.9.9"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(gold),
+                "--silver",
+                str(silver),
+                "--out",
+                str(out),
+                "--folds",
+                "3",
+                "--set",
+                "clf__cv=2",
+                "--version",
+                "9.9.9",
+            ]
+        )
+        == 0
+    )
     card = json.loads((out / "card.json").read_text())
     assert card["version"] == "9.9.9" and card["params"]["clf__cv"] == 2
     silver_info = [d for d in card["data"] if d["kind"] == "silver"][0]

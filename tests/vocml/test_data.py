@@ -67,7 +67,7 @@ def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
 def test_csv_with_bom_and_quoted_newlines_keeps_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(
-        "\ufefftext,team,created_at\n\"two\nlines\",North,2026-01-05\nsingle,South,2026-01-06T10:00:00\n,North,\n".encode()
+        '\ufefftext,team,created_at\n"two\nlines",North,2026-01-05\nsingle,South,2026-01-06T10:00:00\n,North,\n'.encode()
     )
     items = list(iter_rows(path, require_team=True))
     assert items[0].text == "two\nlines" and items[0].line == 2 and items[0].team == "North"

@@ -31,7 +31,12 @@ LABELS = ["pitch_first", "needs_first", "no_signal"] * 2
 def _transformers() -> list[object]:
     union = build_features()
     union.set_params(word__min_df=1, char__min_df=1)
-    return [CueVectorizer(), CueVectorizer(cues=["price_push", "discovery_question"]), WordCharVectorizer(min_df=1), union]
+    return [
+        CueVectorizer(),
+        CueVectorizer(cues=["price_push", "discovery_question"]),
+        WordCharVectorizer(min_df=1),
+        union,
+    ]
 
 
 N = 4

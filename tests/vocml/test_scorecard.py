@@ -24,8 +24,16 @@ def test_rubric_has_seven_habits_with_five_levels_each() -> None:
 
 @pytest.mark.parametrize(
     ("total", "band"),
-    [(0, "turns_away"), (14, "turns_away"), (15, "irritates"), (20, "irritates"), (21, "doing_well"),
-     (25, "doing_well"), (26, "want_to_buy"), (28, "want_to_buy")],
+    [
+        (0, "turns_away"),
+        (14, "turns_away"),
+        (15, "irritates"),
+        (20, "irritates"),
+        (21, "doing_well"),
+        (25, "doing_well"),
+        (26, "want_to_buy"),
+        (28, "want_to_buy"),
+    ],
 )
 def test_bands_at_every_boundary(total: int, band: str) -> None:
     result = score_card(_scores(total))

@@ -20,7 +20,9 @@ def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, sh
     gold = [d for d in card.data if d["kind"] == "gold"]
     assert [d["path"] for d in gold] == ["data/gold.jsonl"]
     assert gold[0]["sha256"] == sha256_file(ROOT / "data" / "gold.jsonl"), "data/ changed since the model was trained"
-    model, rebuilt = train([ROOT / "data" / "gold.jsonl"], tmp_path / "m", params=card.params, seed=card.seed, version=card.version)
+    model, rebuilt = train(
+        [ROOT / "data" / "gold.jsonl"], tmp_path / "m", params=card.params, seed=card.seed, version=card.version
+    )
     assert rebuilt.metrics == card.metrics
     texts = ["Nobody asked what we needed.", "Asked about their goals first.", "Invoice is wrong."]
     np.testing.assert_allclose(model.predict_proba(texts), shipped_model.predict_proba(texts), atol=1e-9)

@@ -49,8 +49,10 @@ def test_cue_report_fields() -> None:
 
 
 def test_label_records_gives_a_silver_label_per_row() -> None:
-    unlabeled = [Record(text="Nobody asked what we needed; the rep pushed a 20% discount.", line=1),
-                 Record(text="Asked about their goals and pains, summarised them back.", line=2)]
+    unlabeled = [
+        Record(text="Nobody asked what we needed; the rep pushed a 20% discount.", line=1),
+        Record(text="Asked about their goals and pains, summarised them back.", line=2),
+    ]
     gold = [Record(text="Invoice is wrong.", label="no_signal", line=1)]
     rows, report = label_records(unlabeled, gold)
     assert [r["text"] for r in rows] == [u.text for u in unlabeled]

@@ -1,0 +1,333 @@
+"""Benchmark of the service (a script, not a test): `vocml serve --workers 2` on localhost.
+
+Run: ``.venv/bin/python tests/bench/bench_service.py``. Everything runs on 127.0.0.1 with a temporary
+database; all loops are bounded. It prints:
+
+1. ``POST /v1/classify`` with one text at concurrency 8: p50, p99 and requests/s;
+2. the same against a bare FastAPI app (same uvicorn settings, 2 workers) that runs a plain
+   TfidfVectorizer + LogisticRegression ``predict`` (trained here on data/gold.jsonl), and the ratio;
+3. the upload of a 100,000-row CSV until the batch is ``done`` (rows/s);
+4. ``GET /v1/trends`` over 1,000,000 stored records (inserted directly with SQL, counts included), p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = {"p99_ms": 25.0, "ratio": 0.5, "upload_s": 60.0, "trends_p50_ms": 100.0}
+
+BARE_APP = textwrap.dedent(
+    '''
+    """A bare FastAPI endpoint: TF-IDF + logistic regression predict on one text (the ceiling)."""
+    import json
+    from pathlib import Path
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+
+    class Item(BaseModel):
+        text: str
+
+
+    class Body(BaseModel):
+        items: list[Item]
+
+
+    def create_app():
+        rows = [json.loads(line) for line in Path({gold!r}).open(encoding="utf-8")]
+        model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
+        model.fit([r["text"] for r in rows], [r["label"] for r in rows])
+        app = FastAPI()
+
+        @app.post("/v1/classify")
+        def classify(body: Body):
+            labels = model.predict([i.text for i in body.items])
+            return {{"results": [{{"label": str(label)}} for label in labels]}}
+
+        @app.get("/healthz")
+        def healthz():
+            return {{"status": "ok"}}
+
+        return app
+    '''
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sentences() -> list[str]:
+    out: list[str] = []
+    for name in ("gold.jsonl", "unlabeled.jsonl"):
+        path = ROOT / "data" / name
+        if path.exists():
+            for line in path.open(encoding="utf-8"):
+                out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"]) if s.strip())
+    return out or ["We asked about their goals.", "Pushed the discount to close by Friday.", "Invoice was late."]
+
+
+def make_texts(n: int, seed: int = 7) -> list[str]:
+    """n texts of 15-80 words stitched from the project's own sentences."""
+    pool = sentences()
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        target = rng.randint(15, 80)
+        words: list[str] = []
+        while len(words) < target:
+            words.extend(rng.choice(pool).split())
+        texts.append(" ".join(words[:target]))
+    return texts
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"{url} did not become healthy in {timeout:.0f} s")
+
+
+async def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, requests: int) -> dict[str, float]:
+    """POST one text per request at a fixed concurrency; latencies in ms and requests/s."""
+    latencies: list[float] = []
+    counter = iter(range(requests))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in counter:
+            body = {"items": [{"text": texts[i % len(texts)]}]}
+            t0 = time.perf_counter()
+            r = await client.post(f"{url}/v1/classify", json=body, headers=headers)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if r.status_code != 200:
+                raise SystemExit(f"classify returned {r.status_code}: {r.text[:200]}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        warm = iter(range(50))
+        for _ in warm:
+            await client.post(f"{url}/v1/classify", json={"items": [{"text": texts[0]}]}, headers=headers)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "rps": len(latencies) / elapsed,
+    }
+
+
+def start_vocml(tmp: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **os.environ,
+        "VOCML_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "VOCML_SPOOL_DIR": str(tmp / "spool"),
+    }
+    exe = Path(sys.executable).with_name("vocml")
+    log = (tmp / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--workers", str(workers)], cwd=tmp, env=env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 60
+    token = None
+    while token is None and time.monotonic() < deadline:
+        match = re.search(r"#token=(vocml_[A-Za-z0-9_\-]+)", (tmp / "serve.log").read_text(errors="replace"))
+        token = match.group(1) if match else None
+        time.sleep(0.1)
+    if token is None:
+        proc.terminate()
+        raise SystemExit("vocml serve did not print the first admin token")
+    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc, token
+
+
+def start_bare(tmp: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    (tmp / "bare_app.py").write_text(BARE_APP.format(gold=str(ROOT / "data" / "gold.jsonl")), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "bare_app:create_app", "--port", str(port), "--host",
+         "127.0.0.1", "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=tmp, stdout=subprocess.DEVNULL, stderr=(tmp / "bare.log").open("wb"),
+    )
+    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def upload_csv(url: str, headers: dict[str, str], tmp: Path, n: int) -> dict[str, float]:
+    teams = ["EMEA", "APAC", "AMER", "DACH", "Nordics"]
+    texts = make_texts(min(n, 20_000), seed=11)
+    path = tmp / "upload.csv"
+    start_day = date(2025, 1, 1)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,text,team,source,created_at\n")
+        for i in range(n):
+            text = texts[i % len(texts)].replace('"', '""')
+            day = start_day + timedelta(days=i % 365)
+            source = "call_note" if i % 2 else "customer_comment"
+            fh.write(f'u{i},"{text} #{i}",{teams[i % len(teams)]},{source},{day.isoformat()}\n')
+    started = time.perf_counter()
+    with path.open("rb") as fh:
+        r = httpx.post(f"{url}/v1/batches", files={"file": ("upload.csv", fh, "text/csv")}, headers=headers, timeout=600)
+    if r.status_code != 202:
+        raise SystemExit(f"upload returned {r.status_code}: {r.text[:300]}")
+    batch_id = r.json()["id"]
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        body = httpx.get(f"{url}/v1/batches/{batch_id}?errors_limit=1", headers=headers, timeout=30).json()
+        if body["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    else:
+        raise SystemExit("the batch did not finish in 15 minutes")
+    elapsed = time.perf_counter() - started
+    if body["status"] != "done" or body["rows_stored"] != n:
+        raise SystemExit(f"batch ended {body['status']} with {body['rows_stored']} rows: {body.get('error')}")
+    return {"seconds": elapsed, "rows_per_s": n / elapsed, "mb": path.stat().st_size / 2**20}
+
+
+def insert_million(db: Path, n: int, teams: int = 10, days: int = 730) -> None:
+    """Insert n records and their label counts straight into the SQLite file (fast path for the benchmark)."""
+    rng = random.Random(5)
+    labels = ["pitch_first", "needs_first", "no_signal"]
+    sources = ["call_note", "customer_comment"]
+    prediction = json.dumps({"scores": {"pitch_first": 0.4, "needs_first": 0.4, "no_signal": 0.2}, "cues": [], "evidence": []})
+    first = date(2024, 1, 1)
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    con = sqlite3.connect(db, timeout=60)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    batch: list[tuple[Any, ...]] = []
+    now = "2026-01-01 00:00:00.000000"
+    for i in range(n):
+        team = f"team{i % teams:02d}"
+        day = first + timedelta(days=rng.randrange(days))
+        label = labels[rng.choices(range(3), weights=(4, 4, 2))[0]]
+        source = sources[i % 2]
+        counts[(team, source, day.isoformat(), label)] += 1
+        batch.append((team, f"m{i}", f"synthetic text {i}", source, f"{day.isoformat()} 12:00:00.000000",
+                      day.isoformat(), label, 0.8, 0, prediction, now))
+        if len(batch) == 50_000:
+            con.executemany(
+                "INSERT INTO records (team, external_id, text, source, created_at, day, label, confidence, uncertain,"
+                " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch)
+            con.commit()
+            batch = []
+    if batch:
+        con.executemany(
+            "INSERT INTO records (team, external_id, text, source, created_at, day, label, confidence, uncertain,"
+            " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch)
+    con.executemany(
+        "INSERT INTO label_counts (team, source, day, label, kind, n) VALUES (?,?,?,?,'model',?)"
+        " ON CONFLICT (team, source, day, label, kind) DO UPDATE SET n = n + excluded.n",
+        [(t, s, d, lab, n) for (t, s, d, lab), n in counts.items()],
+    )
+    con.commit()
+    con.close()
+
+
+def trends_p50(url: str, headers: dict[str, str], rounds: int = 30) -> dict[str, float]:
+    times = {}
+    with httpx.Client(timeout=30) as client:
+        for period in ("week", "month"):
+            samples = []
+            for i in range(rounds):
+                t0 = time.perf_counter()
+                r = client.get(f"{url}/v1/trends", params={"team": f"team{i % 10:02d}", "period": period}, headers=headers)
+                samples.append((time.perf_counter() - t0) * 1000)
+                if r.status_code != 200 or not r.json()["points"]:
+                    raise SystemExit(f"trends returned {r.status_code}: {r.text[:200]}")
+            times[period] = statistics.median(samples)
+        t0 = time.perf_counter()
+        client.get(f"{url}/v1/teams", headers=headers)
+        times["teams"] = (time.perf_counter() - t0) * 1000
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000, help="classify requests per server")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="server processes for both servers")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the uploaded CSV")
+    parser.add_argument("--records", type=int, default=1_000_000, help="records stored for the trends query")
+    args = parser.parse_args()
+    texts = make_texts(500)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="vocml-bench-") as name:
+        tmp = Path(name)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc, token = start_vocml(tmp, port, args.workers)
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            results["vocml"] = asyncio.run(load(url, headers, texts, args.concurrency, args.requests))
+            bare_port = free_port()
+            bare = start_bare(tmp, bare_port, args.workers)
+            try:
+                results["bare"] = asyncio.run(load(f"http://127.0.0.1:{bare_port}", {}, texts, args.concurrency, args.requests))
+            finally:
+                stop(bare)
+            results["upload"] = upload_csv(url, headers, tmp, args.rows)
+            t0 = time.perf_counter()
+            insert_million(tmp / "bench.db", args.records)
+            results["insert_s"] = time.perf_counter() - t0
+            results["trends"] = trends_p50(url, headers)
+        finally:
+            stop(proc)
+    v, b, u, t = results["vocml"], results["bare"], results["upload"], results["trends"]
+    ratio = v["rps"] / b["rps"]
+    print(f"POST /v1/classify, 1 text, concurrency {args.concurrency}, {args.requests} requests, --workers {args.workers}")
+    print(f"  vocml serve         p50 {v['p50_ms']:6.1f} ms  p99 {v['p99_ms']:6.1f} ms  {v['rps']:7.1f} req/s")
+    print(f"  bare TF-IDF + LR    p50 {b['p50_ms']:6.1f} ms  p99 {b['p99_ms']:6.1f} ms  {b['rps']:7.1f} req/s")
+    print(f"  throughput ratio vocml / bare: {ratio:.2f}  (target >= {TARGETS['ratio']}; p99 target <= {TARGETS['p99_ms']:.0f} ms)")
+    print(f"upload {args.rows:,} rows ({u['mb']:.1f} MB CSV) until done: {u['seconds']:.1f} s, {u['rows_per_s']:,.0f} rows/s "
+          f"(target <= {TARGETS['upload_s']:.0f} s)")
+    print(f"GET /v1/trends over {args.records + args.rows:,} records: p50 week {t['week']:.1f} ms, month {t['month']:.1f} ms "
+          f"(target <= {TARGETS['trends_p50_ms']:.0f} ms); GET /v1/teams {t['teams']:.1f} ms "
+          f"(records inserted in {results['insert_s']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
