@@ -74,9 +74,9 @@ def _runs(items: list[tuple[float, float] | None]) -> list[list[tuple[float, flo
     return [r for r in runs if r]
 
 
-def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height: int = 300) -> Chart:
+def line_chart(series: Sequence[Series], *, title: str, width: int = 520, height: int = 260) -> Chart:
     """Lay out ``series`` on a shared time axis (x) and a 0-100% axis (y)."""
-    left, right, top, bottom = 48, 16, 16, 40
+    left, right, top, bottom = 44, 12, 12, 34
     chart = Chart(
         title=title, width=width, height=height, left=left, top=top, right=width - right, bottom=height - bottom
     )
@@ -100,7 +100,21 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height
     chart.y_ticks = [{"y": _fmt(y_of(v / 100)), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
     chart.threshold_y = y_of(0.5)
     step = max(1, -(-len(starts) // 8))
-    chart.x_ticks = [{"x": _fmt(x_of(d)), "label": d.isoformat()} for d in starts[::step]]
+    ticks = starts[::step]
+    chart.x_ticks = [
+        {
+            "x": _fmt(x_of(d)),
+            "label": d.isoformat(),
+            "anchor": "middle"
+            if len(ticks) == 1
+            else "start"
+            if i == 0
+            else "end"
+            if i == len(ticks) - 1
+            else "middle",
+        }
+        for i, d in enumerate(ticks)
+    ]
     for s in series:
         pts = sorted(s.points, key=lambda p: p.start)
         line_runs = _runs([(x_of(p.start), y_of(p.value)) if p.value is not None else None for p in pts])

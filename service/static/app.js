@@ -110,7 +110,9 @@ function renderBatch(batch) {
     table.append(el("caption", {}, `Rejected rows (${batch.errors_total})`));
     const head = el("tr");
     ["Line", "Field", "Reason"].forEach((h) => head.append(el("th", { scope: "col" }, h)));
-    table.append(el("thead")).append(head);
+    const thead = el("thead");
+    thead.append(head);
+    table.append(thead);
     const body = el("tbody");
     batch.errors.forEach((e) => {
       const row = el("tr");
