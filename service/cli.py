@@ -18,7 +18,7 @@ def add_service_commands(subparsers: Any) -> None:
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("token", help="create, list or revoke API tokens")
-    tsub = p.add_subparsers(dest="token_command", required=True)
+    tsub = p.add_subparsers(dest="token_command", required=True, help="what to do with tokens")
     c = tsub.add_parser("create", help="create a token and print it (only it) on stdout")
     c.add_argument("--role", required=True, choices=["viewer", "uploader", "admin"], help="what the token may do")
     c.add_argument("--teams", help='comma-separated teams the token is limited to, e.g. "EMEA,APAC" (default: all)')
