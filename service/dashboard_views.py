@@ -89,24 +89,51 @@ def _arrow(change: float | None) -> tuple[str, str]:
     return "\u25b6", "flat"
 
 
+def team_totals(
+    conn: Connection, teams: Sequence[str] | None, start: date | None, end: date | None
+) -> dict[str, tuple[int, date]]:
+    """Records and last day with records per team in range, aggregated in the database (``label_counts``)."""
+    c = label_counts.c
+    stmt = sa.select(c.team, sa.func.sum(c.n), sa.func.max(c.day)).where(c.n != 0).group_by(c.team)
+    if teams is not None:
+        stmt = stmt.where(c.team.in_(list(teams)))
+    if start is not None:
+        stmt = stmt.where(c.day >= start)
+    if end is not None:
+        stmt = stmt.where(c.day <= end)
+    out = {}
+    for team, n, last in conn.execute(stmt):
+        if int(n or 0) > 0:
+            out[str(team)] = (int(n), last if isinstance(last, date) else date.fromisoformat(str(last)))
+    return out
+
+
 def overview(
     conn: Connection, principal: Principal, view: View, *, sort: str = "team", desc: bool = False
 ) -> list[dict[str, Any]]:
-    """One row per visible team with records in range: latest share and interval, change, significance, gap."""
+    """One row per visible team with records in range: latest share and interval, change, significance, gap.
+
+    Totals come from one aggregate query; only the last two periods' rows are read (with
+    :func:`service.trends.read_counts`) and turned into points by :func:`service.trends.trend_points`.
+    """
     teams = None if principal.teams is None else sorted(principal.teams)
-    rows = trends.read_counts(conn, teams=teams, start=view.start, end=view.end)
+    totals = team_totals(conn, teams, view.start, view.end)
+    if not totals:
+        return []
+    latest_of = {t: trends.period_start(last, view.period) for t, (_, last) in totals.items()}
+    previous_of = {t: trends.previous_period(p, view.period) for t, p in latest_of.items()}
+    since = min(previous_of.values())
+    if view.start is not None:
+        since = max(since, view.start)
+    rows = trends.read_counts(conn, teams=teams, start=since, end=view.end)
     by_team: dict[str, list[trends.CountRow]] = defaultdict(list)
     for row in rows:
-        by_team[row[0]].append(row)
+        if row[0] in previous_of and row[2] >= previous_of[row[0]]:
+            by_team[row[0]].append(row)
     out = []
-    for team, team_rows in by_team.items():
-        records = sum(r[5] for r in team_rows)
-        if records <= 0:
-            continue
-        latest = trends.period_start(max(r[2] for r in team_rows), view.period)
-        previous = trends.previous_period(latest, view.period)
-        recent = [r for r in team_rows if r[2] >= previous]
-        points = {p["start"]: p for p in trends.trend_points(recent, period=view.period, error_model=None)}
+    for team, (records, _last) in totals.items():
+        latest, previous = latest_of[team], previous_of[team]
+        points = {p["start"]: p for p in trends.trend_points(by_team[team], period=view.period, error_model=None)}
         now, before = points.get(latest), points.get(previous)
         change = p_value = None
         if now and before and now["needs_first_share"] is not None and before["needs_first_share"] is not None:
