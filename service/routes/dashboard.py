@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from service import dashboard_views as views
-from service.charts import line_chart
+from service.charts import ChartPoint, Series, line_chart
 from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
 from service.scorecards import list_scorecards
 from service.store import RecordFilter, page_records, record_out
@@ -137,84 +137,7 @@ def _quote(team: str) -> str:
     return quote(team, safe="")
 
 
-@router.get("/teams/{team}", response_class=HTMLResponse)
-def team_page(
-    request: Request,
-    team: str,
-    engine: EngineDep,
-    settings: SettingsDep,
-    principal: ViewerDep,
-    period: PeriodQ = None,
-    start: DateQ = None,
-    end: DateQ = None,
-) -> HTMLResponse:
-    """A team's trend (with the error-adjusted line and a split by source) and its scorecards beside it."""
-    view = views.parse_view(period, start, end)
-    principal.require_team(team)
-    error_model = getattr(request.app.state, "error_model", None)
-    with engine.connect() as conn:
-        trend = views.team_trend(conn, principal, team, view, error_model=error_model, draws=settings.bootstrap_draws)
-    href = _records_href(team, view)
-    main = [views.share_series("Needs-first share", team, trend.points, style=0, href=href)]
-    if trend.adjusted:
-        main.append(views.adjusted_series(team, trend.points, style=1))
-    by_source = [
-        views.share_series(
-            views.SOURCE_NAMES[src].capitalize(),
-            team,
-            pts,
-            style=2 + i,
-            href=None,
-            what=f"needs-first in {views.SOURCE_NAMES[src]}",
-        )
-        for i, (src, pts) in enumerate(trend.by_source.items())
-    ]
-    history = list_scorecards(engine, team, principal)
-    compared = views.scorecard_rows(history, trend, view.period)
-    self_series = views.Series(
-        name="Self-score (total of 28, as %)",
-        style=4,
-        band=False,
-        dashed=True,
-        points=[
-            views.ChartPoint(
-                start=row["card"]["period_start"],
-                value=row["card"]["total"] / 28,
-                title=(
-                    f"Self-score {row['card']['total']}/28 for {row['card']['period_start']}: "
-                    f"{row['card']['band']['verdict']}"
-                ),
-            )
-            for row in compared
-        ],
-    )
-    measured_src = trend.by_source.get("customer_comment") or trend.points
-    measured_name = (
-        "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
-    )
-    say_do_chart = line_chart(
-        [views.share_series(measured_name, team, measured_src, style=3), self_series],
-        title="What the team says (scorecard) and what its records show",
-    )
-    return render(
-        request,
-        "team.html",
-        {
-            "view": view,
-            "team": team,
-            "trend": trend,
-            "chart": line_chart(main, title=f"Needs-first share, {team}"),
-            "source_chart": line_chart(by_source, title=f"By source, {team}") if by_source else None,
-            "say_do_chart": say_do_chart,
-            "scorecards": compared,
-            "history": history,
-            "can_write": principal.has_role("uploader"),
-            "team_q": _quote(team),
-        },
-    )
-
-
-@router.get("/teams/{team}/records", response_class=HTMLResponse)
+@router.get("/teams/{team:path}/records", response_class=HTMLResponse)
 def records_page(
     request: Request,
     team: str,
@@ -229,7 +152,10 @@ def records_page(
     q: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """A team's records, newest first, filtered; evidence highlighted; labels correctable by uploaders."""
+    """A team's records, newest first, filtered; evidence highlighted; labels correctable by uploaders.
+
+    Registered before the team page so that ``{team:path}`` (team names may contain ``/``) matches here first.
+    """
     view = views.parse_view(period, start, end)
     principal.require_team(team)
     if label and label not in LABELS:
@@ -269,6 +195,83 @@ def records_page(
             "next_cursor": next_cursor,
             "can_review": principal.has_role("uploader"),
             "export_href": "/v1/export.csv?" + urlencode(export_q),
+        },
+    )
+
+
+@router.get("/teams/{team:path}", response_class=HTMLResponse)
+def team_page(
+    request: Request,
+    team: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: ViewerDep,
+    period: PeriodQ = None,
+    start: DateQ = None,
+    end: DateQ = None,
+) -> HTMLResponse:
+    """A team's trend (with the error-adjusted line and a split by source) and its scorecards beside it."""
+    view = views.parse_view(period, start, end)
+    principal.require_team(team)
+    error_model = getattr(request.app.state, "error_model", None)
+    with engine.connect() as conn:
+        trend = views.team_trend(conn, principal, team, view, error_model=error_model, draws=settings.bootstrap_draws)
+    href = _records_href(team, view)
+    main = [views.share_series("Needs-first share", team, trend.points, style=0, href=href)]
+    if trend.adjusted:
+        main.append(views.adjusted_series(team, trend.points, style=1))
+    by_source = [
+        views.share_series(
+            views.SOURCE_NAMES[src].capitalize(),
+            team,
+            pts,
+            style=2 + i,
+            href=None,
+            what=f"needs-first in {views.SOURCE_NAMES[src]}",
+        )
+        for i, (src, pts) in enumerate(trend.by_source.items())
+    ]
+    history = list_scorecards(engine, team, principal)
+    compared = views.scorecard_rows(history, trend, view.period)
+    self_series = Series(
+        name="Self-score (total of 28, as %)",
+        style=4,
+        band=False,
+        dashed=True,
+        points=[
+            ChartPoint(
+                start=row["card"]["period_start"],
+                value=row["card"]["total"] / 28,
+                title=(
+                    f"Self-score {row['card']['total']}/28 for {row['card']['period_start']}: "
+                    f"{row['card']['band']['verdict']}"
+                ),
+            )
+            for row in compared
+        ],
+    )
+    measured_src = trend.by_source.get("customer_comment") or trend.points
+    measured_name = (
+        "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
+    )
+    say_do_chart = line_chart(
+        [views.share_series(measured_name, team, measured_src, style=3), self_series],
+        title="What the team says (scorecard) and what its records show",
+    )
+    return render(
+        request,
+        "team.html",
+        {
+            "view": view,
+            "team": team,
+            "trend": trend,
+            "chart": line_chart(main, title=f"Needs-first share, {team}"),
+            "source_chart": line_chart(by_source, title=f"By source, {team}") if by_source else None,
+            "say_do_chart": say_do_chart,
+            "scorecards": compared,
+            "history": history,
+            "can_write": principal.has_role("uploader"),
+            "team_q": _quote(team),
         },
     )
 

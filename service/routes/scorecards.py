@@ -62,7 +62,9 @@ class RubricOut(BaseModel):
     bands: list[BandOut]
 
 
-@router.post("/v1/teams/{team}/scorecards", status_code=201, response_model=ScorecardOut, summary="File a scorecard")
+@router.post(
+    "/v1/teams/{team:path}/scorecards", status_code=201, response_model=ScorecardOut, summary="File a scorecard"
+)
 def create_scorecard(body: ScorecardIn, principal: UploaderDep, engine: EngineDep, team: str = TeamPath) -> Any:
     """Store a team's self-assessment (uploader or admin for that team); 422 lists each bad habit."""
     return scorecards.add_scorecard(
@@ -70,7 +72,7 @@ def create_scorecard(body: ScorecardIn, principal: UploaderDep, engine: EngineDe
     )
 
 
-@router.get("/v1/teams/{team}/scorecards", response_model=ScorecardsOut, summary="A team's scorecard history")
+@router.get("/v1/teams/{team:path}/scorecards", response_model=ScorecardsOut, summary="A team's scorecard history")
 def get_scorecards(principal: ViewerDep, engine: EngineDep, team: str = TeamPath) -> Any:
     """Every scorecard filed for the team, oldest period first."""
     return {"team": team, "scorecards": scorecards.list_scorecards(engine, team, principal)}

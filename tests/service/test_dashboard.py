@@ -224,3 +224,15 @@ def test_line_chart_geometry() -> None:
     assert not chart.empty and chart.series[0]["markers"][0]["title"] == "t"
     assert len(chart.series[0]["bands"]) == 1
     assert line_chart([], title="x").empty
+
+
+def test_pages_escape_team_names_and_texts(client, tokens, helpers) -> None:
+    rows = [("<b>Evil</b>", "call_note", "2026-03-03T10:00:00Z", "<script>alert(1)</script> asked")]
+    r = helpers.upload(client, csv_text(rows), tokens["admin"])
+    helpers.wait_batch(client, r.json()["id"], tokens["admin"])
+    sign_in(client, tokens, "admin")
+    for path in ["/", "/teams/%3Cb%3EEvil%3C%2Fb%3E", "/teams/%3Cb%3EEvil%3C%2Fb%3E/records"]:
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        assert "<b>Evil</b>" not in page.text and "<script>alert" not in page.text, path
+        assert "&lt;b&gt;Evil&lt;/b&gt;" in page.text, path

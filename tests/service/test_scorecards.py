@@ -145,3 +145,10 @@ def test_measured_at_and_current_per_period() -> None:
     assert measured_at(points, date(2025, 12, 31)) is None
     first, second = card(GOOD), card({k: 4 for k in HABIT_KEYS})
     assert current_per_period([first, second]) == [second]
+
+
+def test_scorecard_team_names_may_contain_a_slash(client, tokens) -> None:
+    r = client.post("/v1/teams/Sales%2FEMEA/scorecards", json=body(), headers=tokens["admin"])
+    assert r.status_code == 201, r.text
+    assert r.json()["team"] == "Sales/EMEA"
+    assert client.get("/v1/teams/Sales%2FEMEA/scorecards", headers=tokens["viewer"]).json()["team"] == "Sales/EMEA"
