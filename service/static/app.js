@@ -211,7 +211,11 @@ function initScorecard() {
       const target = document.getElementById(`err-${key}`);
       if (target) target.textContent = e.message;
     });
-    status.textContent = "Not saved: " + problemText(result);
+    const marked = errors.filter((e) => document.getElementById(`err-${String(e.field || "").replace("scores.", "")}`));
+    status.textContent =
+      marked.length && marked.length === errors.length
+        ? `Not saved: ${marked.length} habit(s) need attention; each is marked above.`
+        : "Not saved: " + problemText(result);
     const first = errors.map((e) => document.getElementById(`habit-${String(e.field).replace("scores.", "")}`)).find(Boolean);
     if (first) first.querySelector("input").focus();
   });
