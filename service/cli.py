@@ -94,8 +94,6 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from service.auth import count_tokens, create_token
 
     engine = _engine()
@@ -107,8 +105,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Created the first admin token (shown once, keep it safe):\n  {first.token}", file=sys.stderr)
         print(f"Dashboard (one-time sign-in link): {url}/#token={first.token}", file=sys.stderr)
     print(f"vocml serving on {url} (API docs: {url}/docs)", file=sys.stderr)
-    uvicorn.run(
-        "service.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_config=log_config(), access_log=False,
-    )
+    run_uvicorn("service.app:create_app", host=args.host, port=args.port, workers=args.workers, log_config=log_config())
     return 0
+
+
+def run_uvicorn(app: str, *, host: str, port: int, workers: int, log_config: dict[str, Any] | None = None) -> None:
+    """Run an app factory under uvicorn on a socket bound here with ``TCP_NODELAY``.
+
+    Accepted connections inherit ``TCP_NODELAY`` from the listening socket. uvicorn's multi-worker mode
+    does not set it, and responses written in two parts then wait ~40 ms for the client's delayed ACK.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        app, factory=True, host=host, port=port, workers=workers, log_config=log_config, access_log=False
+    )
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])

@@ -1,12 +1,15 @@
 """Dependencies: the classifier, the engine, settings and the calling principal (``Annotated`` aliases).
 
+The trivial ones are ``async`` so FastAPI does not hop to a worker thread for each of them; only
+:func:`get_principal`, which queries the database, runs in the threadpool.
+
 Authentication accepts ``Authorization: Bearer <token>`` or the ``vocml_session`` cookie set by
 ``POST /v1/session``, so dashboard pages can use the same role dependencies as the API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,13 +23,13 @@ from vocml.model import Classifier
 SESSION_COOKIE = "vocml_session"
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_classifier(request: Request) -> Classifier:
+async def get_classifier(request: Request) -> Classifier:
     """The classifier loaded at start."""
     classifier: Classifier | None = getattr(request.app.state, "classifier", None)
     if classifier is None:
@@ -34,7 +37,7 @@ def get_classifier(request: Request) -> Classifier:
     return classifier
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The database engine."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
@@ -59,10 +62,10 @@ def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine
     return principal
 
 
-def require(role: str) -> Callable[[Principal], Principal]:
+def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that returns the principal if its role is at least ``role``."""
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         principal.require_role(role)
         return principal
 

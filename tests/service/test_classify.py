@@ -97,3 +97,47 @@ def test_classify_chunked_body_over_2mb_is_413(client: Any, tokens: Any, helpers
 
     r = client.post("/v1/classify", content=chunks(), headers={**tokens["uploader"], "content-type": "application/json"})
     helpers.assert_problem(r, 413)
+
+
+def test_concurrent_requests_are_coalesced_and_answered_in_order(client: Any, tokens: Any, fake_classifier: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"we asked {i}" if i % 2 else f"discount {i}" for i in range(40)]
+
+    def call(i: int) -> tuple[int, Any]:
+        r = client.post("/v1/classify", json={"items": [{"text": texts[i], "id": str(i)}]}, headers=tokens["uploader"])
+        return i, r
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(call, range(40)))
+    for i, r in results:
+        assert r.status_code == 200, r.text
+        (res,) = r.json()["results"]
+        assert res["id"] == str(i)
+        assert res["label"] == ("needs_first" if i % 2 else "pitch_first")
+    assert fake_classifier.calls <= 41  # one warm-up call at start at most, then <= one per request
+
+
+def test_coalescer_passes_errors_to_every_waiting_request_and_recovers() -> None:
+    import asyncio
+
+    from service.coalesce import Coalescer
+
+    class Flaky:
+        fail = True
+
+        def classify(self, items: Any) -> Any:
+            if self.fail:
+                raise RuntimeError("boom")
+            return [f"p-{item}" for item in items]
+
+    async def run() -> None:
+        flaky = Flaky()
+        coalescer = Coalescer(flaky)
+        results = await asyncio.gather(*(coalescer.classify([i]) for i in range(3)), return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) for r in results)
+        flaky.fail = False
+        got = await asyncio.gather(coalescer.classify(["a", "b"]), coalescer.classify(["c"]))
+        assert got == [["p-a", "p-b"], ["p-c"]]
+
+    asyncio.run(run())

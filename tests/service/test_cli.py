@@ -48,14 +48,14 @@ def test_token_create_rejects_unknown_role(db: str) -> None:
 
 
 def test_serve_creates_the_first_admin_once_and_runs_uvicorn(db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    import uvicorn
+    import service.cli
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    monkeypatch.setattr(service.cli, "run_uvicorn", lambda app, **kw: calls.append({"app": app, **kw}))
     assert main(["serve", "--port", "8123", "--workers", "2"]) == 0
     err = capsys.readouterr().err
     assert "http://127.0.0.1:8123/#token=vocml_" in err
-    assert calls[0]["app"] == "service.app:create_app" and calls[0]["factory"] is True
+    assert calls[0]["app"] == "service.app:create_app"
     assert (calls[0]["port"], calls[0]["workers"]) == (8123, 2)
     main(["serve", "--port", "8123"])
     assert "token" not in capsys.readouterr().err  # printed once, on the first start only
