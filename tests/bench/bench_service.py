@@ -352,8 +352,6 @@ def main() -> None:
             stop(proc)
     print_classify(args, results)
     u, t = results["upload"], results["trends"]
-    print(f"  vocml serve         p50 {v['p50_ms']:6.1f} ms  p99 {v['p99_ms']:6.1f} ms  {v['rps']:7.1f} req/s")
-    print(f"  bare TF-IDF + LR    p50 {b['p50_ms']:6.1f} ms  p99 {b['p99_ms']:6.1f} ms  {b['rps']:7.1f} req/s")
     print(f"upload {args.rows:,} rows ({u['mb']:.1f} MB CSV) until done: {u['seconds']:.1f} s, {u['rows_per_s']:,.0f} rows/s "
           f"(target <= {TARGETS['upload_s']:.0f} s)")
     print(f"GET /v1/trends over {args.records + args.rows:,} records: p50 week {t['week']:.1f} ms, month {t['month']:.1f} ms "
