@@ -48,11 +48,13 @@ function initSignIn() {
     event.preventDefault();
     signIn(form.token.value.trim(), next, status);
   });
+  // `vocml serve` prints /#token=... (a fragment never reaches the server or its logs); ?token= works too.
   const params = new URLSearchParams(window.location.search);
-  const token = params.get("token");
+  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  const token = fragment.get("token") || params.get("token");
   if (token) {
     // The one-time link: drop the token from the address bar and history, then exchange it.
-    history.replaceState(null, "", window.location.pathname);
+    history.replaceState(null, "", window.location.pathname + (params.get("next") ? "?next=" + encodeURIComponent(params.get("next")) : ""));
     signIn(token, next, status);
   }
 }

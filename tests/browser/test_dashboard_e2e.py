@@ -96,9 +96,10 @@ def test_sign_in_with_token_then_sign_out(seeded: Server, new_page, shot) -> Non
     shot(page, "signed-out")
 
 
-def test_one_time_link_signs_in_and_drops_the_token(seeded: Server, new_page, shot) -> None:
+@pytest.mark.parametrize("form", ["/#token=", "/?token="])
+def test_one_time_link_signs_in_and_drops_the_token(seeded: Server, new_page, shot, form: str) -> None:
     page = new_page()
-    page.goto(f"{seeded.url}/?token={seeded.tokens['viewer']}")
+    page.goto(f"{seeded.url}{form}{seeded.tokens['viewer']}")
     page.wait_for_selector("text=Signed in as")
     assert "token=" not in page.url
     shot(page, "overview")
