@@ -144,6 +144,11 @@ class Classifier:
         # How much each feature moves each label relative to the others.
         self._push = coef - coef.mean(axis=0, keepdims=True)
         self._cue_names: list[str] = list(dict(self._parts)["cues"].cue_names_)
+        cue_offset = self._offsets["cues"]
+        # label index -> cue name -> how much that cue pushes toward the label (for evidence)
+        self._cue_push: list[dict[str, float]] = [
+            {name: float(row[cue_offset + i]) for i, name in enumerate(self._cue_names)} for row in self._push
+        ]
 
     @property
     def version(self) -> str | None:
@@ -185,14 +190,12 @@ class Classifier:
         proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
         best = proba.argmax(axis=1)
         top_words = self._top_word_features(X, best)
-        cue_offset = self._offsets["cues"]
-        cue_index = {name: cue_offset + i for i, name in enumerate(self._cue_names)}
-        push = self._push.tolist()
+        cue_push = self._cue_push
         labels = self.labels
         out = []
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
             cue_evidence = [
-                (start, end, push[k][cue_index[name]]) for name, spans in hits[i].items() for start, end in spans
+                (start, end, cue_push[k][name]) for name, spans in hits[i].items() for start, end in spans
             ]
             out.append(
                 Prediction(
