@@ -122,17 +122,12 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else -1 for p in parts)
 
 
-def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: float | None = None) -> Classifier:
-    """Load a model bundle after checking its card.
+def check_bundle(directory: str | os.PathLike[str]) -> ModelCard:
+    """Every check :func:`load_model` makes before unpickling: card, library versions, sha256.
 
-    Args:
-        model_dir: a ``models/<version>`` directory; the shipped model when ``None``.
-        threshold: override the card's uncertainty threshold.
-
-    Raises:
-        ModelArtifactError: missing files, a hash mismatch or library versions that differ.
+    Returns the card. Raises :class:`ModelArtifactError` naming the problem and the fix.
     """
-    directory = Path(model_dir) if model_dir is not None else default_model_dir()
+    directory = Path(directory)
     card = read_card(directory)
     runtime = runtime_versions()
     for lib, running in runtime.items():
@@ -151,5 +146,20 @@ def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: fl
             f"{joblib_path} does not match its card (sha256 {actual[:12]}…, card says "
             f"{card.pipeline_sha256[:12]}…); refusing to unpickle it. Restore the file or retrain with `vocml train`"
         )
-    pipeline = joblib.load(joblib_path)
+    return card
+
+
+def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: float | None = None) -> Classifier:
+    """Load a model bundle after checking its card.
+
+    Args:
+        model_dir: a ``models/<version>`` directory; the shipped model when ``None``.
+        threshold: override the card's uncertainty threshold.
+
+    Raises:
+        ModelArtifactError: missing files, a hash mismatch or library versions that differ.
+    """
+    directory = Path(model_dir) if model_dir is not None else default_model_dir()
+    card = check_bundle(directory)
+    pipeline = joblib.load(directory / PIPELINE_FILE)
     return Classifier(pipeline, card, threshold=card.threshold if threshold is None else threshold)

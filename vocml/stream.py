@@ -69,7 +69,7 @@ def _error_obj(err: DataError) -> dict[str, Any]:
 
 
 def classify_stream(
-    model: Classifier,
+    model: Classifier | None,
     source: str | os.PathLike[str] | IO[bytes],
     out: IO[str],
     *,
@@ -79,13 +79,15 @@ def classify_stream(
     max_chars: int = DEFAULT_MAX_CHARS,
     progress: Any = None,
     name: str | None = None,
+    threshold: float | None = None,
 ) -> StreamSummary:
     """Classify every row of ``source`` and write one JSON object per input row to ``out``, in order.
 
     A valid row gives ``{"id", "label", "confidence", "scores", "uncertain", "cues", "evidence"}``
     (``id`` is the row's id or its line number); a rejected row gives ``{"id", "line", "error"}`` so
     nothing is lost. ``workers > 1`` classifies batches in that many processes (``model_dir`` must
-    then name the bundle to load in each).
+    then name the bundle to load in each; ``model`` may be ``None`` so the parent, which only reads
+    and writes, does not load it too).
 
     Args:
         progress: an object with ``update(n_bytes)`` called as input is consumed (a tqdm bar), or ``None``.
@@ -106,6 +108,7 @@ def classify_stream(
                 max_chars=max_chars,
                 progress=progress,
                 name=path.name,
+                threshold=threshold,
             )
     summary = StreamSummary()
     rows = iter_rows(source, max_chars=max_chars, name=name)
@@ -134,13 +137,15 @@ def classify_stream(
         return [r.text for r in good], [_row_id(r) for r in good]
 
     if workers <= 1:
+        if model is None:
+            raise ValueError("workers <= 1 classifies in this process and needs the loaded model")
         for batch in _batches(rows, batch_size):
             emit(batch, _lines(model, *work_of(batch)))
         return summary
     if model_dir is None:
         raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), model.threshold)
+        max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), threshold if model is None else model.threshold)
     ) as pool:
         pending: list[tuple[list[Record | DataError], Any]] = []
         for batch in _batches(rows, batch_size):
