@@ -148,9 +148,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which would break later tests that start their own loop with ``asyncio.run``.
+    """
     _require_browser()
     from playwright.sync_api import sync_playwright
 
