@@ -33,6 +33,9 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_classify import make_texts  # noqa: E402  (one text generator for every benchmark)
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"p99_ms": 25.0, "ratio": 0.5, "upload_s": 60.0, "trends_p50_ms": 100.0}
 
@@ -81,30 +84,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def sentences() -> list[str]:
-    out: list[str] = []
-    for name in ("gold.jsonl", "unlabeled.jsonl"):
-        path = ROOT / "data" / name
-        if path.exists():
-            for line in path.open(encoding="utf-8"):
-                out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"]) if s.strip())
-    return out or ["We asked about their goals.", "Pushed the discount to close by Friday.", "Invoice was late."]
-
-
-def make_texts(n: int, seed: int = 7) -> list[str]:
-    """n texts of 15-80 words stitched from the project's own sentences."""
-    pool = sentences()
-    rng = random.Random(seed)
-    texts = []
-    for _ in range(n):
-        target = rng.randint(15, 80)
-        words: list[str] = []
-        while len(words) < target:
-            words.extend(rng.choice(pool).split())
-        texts.append(" ".join(words[:target]))
-    return texts
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
