@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import sklearn
 import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
@@ -186,8 +187,11 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        X, hits = self.features(texts)
-        proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+        # Our own features are finite by construction and the estimators are fitted with validated
+        # parameters: skipping sklearn's per-call checks halves the cost of classifying one text.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            X, hits = self.features(texts)
+            proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
         best = proba.argmax(axis=1)
         top_words = self._top_word_features(X, best)
         cue_push = self._cue_push
