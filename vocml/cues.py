@@ -22,7 +22,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from vocml.errors import UnknownCueError
-from vocml.text import get_nlp, surface_forms
+from vocml.text import get_nlp, get_tokenizer, surface_forms
 
 Span = tuple[int, int]
 
@@ -772,7 +772,7 @@ def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
         variants: set[str] = set()
         for text in phrases:
             variants.update(_variants([t.lower_ for t in nlp.make_doc(text)]))
-        phrase.add(name, list(nlp.tokenizer.pipe(sorted(variants))))
+        phrase.add(name, list(get_tokenizer(lang).pipe(sorted(variants))))
     return phrase, nlp
 
 

@@ -287,15 +287,15 @@ def iter_rows(
         require_label: reject rows without a label (training files).
         require_team: reject rows without a team (uploads).
     """
-    opts = {"max_chars": max_chars, "require_label": require_label, "require_team": require_team}
+    opts: dict[str, Any] = {"max_chars": max_chars, "require_label": require_label, "require_team": require_team}
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
             raise DataError(f"file not found: {path}")
-        with path.open("rb") as stream:
-            yield from iter_rows(stream, fmt=fmt, name=path.name, **opts)
+        with path.open("rb") as fh:
+            yield from iter_rows(fh, fmt=fmt, name=path.name, **opts)
         return
-    stream: IO[bytes] = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type]
+    stream: IO[bytes] = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type,type-var]
     if fmt is None:
         fmt = detect_format(name, stream.peek(64)[:64])  # type: ignore[attr-defined]
     if fmt not in ("jsonl", "csv"):

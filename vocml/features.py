@@ -14,7 +14,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from vocml.cues import Span, match_cues, resolve_cue_names
-from vocml.text import get_nlp
+from vocml.text import get_tokenizer
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[%$£€]"
 
@@ -51,10 +51,9 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
     def match(self, X: Any) -> list[dict[str, list[Span]]]:
         """Cue hits (name -> character spans) for each text, restricted to this vectorizer's cues."""
         check_is_fitted(self)
-        nlp = get_nlp(self.lang)
         names = set(self.cue_names_)
         out = []
-        for doc in nlp.tokenizer.pipe(as_texts(X), batch_size=256):
+        for doc in get_tokenizer(self.lang).pipe(as_texts(X), batch_size=256):
             hits = match_cues(doc)
             out.append({k: v for k, v in hits.items() if k in names})
         return out

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sklearn
 import scipy.sparse as sp
+import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -198,9 +198,7 @@ class Classifier:
         labels = self.labels
         out = []
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
-            cue_evidence = [
-                (start, end, cue_push[k][name]) for name, spans in hits[i].items() for start, end in spans
-            ]
+            cue_evidence = [(start, end, cue_push[k][name]) for name, spans in hits[i].items() for start, end in spans]
             out.append(
                 Prediction(
                     id=ids[i],

@@ -145,7 +145,9 @@ def classify_stream(
     if model_dir is None:
         raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), threshold if model is None else model.threshold)
+        max_workers=workers,
+        initializer=_init_worker,
+        initargs=(str(model_dir), threshold if model is None else model.threshold),
     ) as pool:
         pending: list[tuple[list[Record | DataError], Any]] = []
         for batch in _batches(rows, batch_size):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import spacy
 from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.lookups import Table, load_lookups
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 _SPACE = re.compile(r"\s+")
@@ -60,7 +62,7 @@ class LowerLemma:
         lemmas = np.fromiter(
             (memo.get(h) or self._lemma_hash(doc, h) for h in lowers.tolist()), dtype=np.uint64, count=len(lowers)
         )
-        doc.from_array([LEMMA], lemmas.reshape(-1, 1))
+        doc.from_array([LEMMA], cast(Any, lemmas.reshape(-1, 1)))
         return doc
 
 
@@ -92,6 +94,11 @@ def surface_forms(word: str) -> frozenset[str]:
     lemma = lemma_of(word)
     forms = {form for form in _forms_by_lemma().get(lemma, frozenset()) if lemma_of(form) == lemma}
     return frozenset(forms | {word.lower(), lemma})
+
+
+def get_tokenizer(lang: str = "en") -> Tokenizer:
+    """The tokenizer of :func:`get_nlp` (all the cues need: tokens, no lemmatizer run)."""
+    return cast(Tokenizer, get_nlp(lang).tokenizer)
 
 
 @lru_cache(maxsize=4)

@@ -206,9 +206,12 @@ def train(
     L, names = vote_matrix([r.text for r in gold])
     index = {lab: i for i, lab in enumerate(LABELS)}
     report = cue_report(L, names, np.array([index[str(r.label)] for r in gold]))
+    versions = runtime_versions()
     card = ModelCard(
         version=version,
-        **runtime_versions(),
+        vocml=versions["vocml"],
+        sklearn=versions["sklearn"],
+        spacy=versions["spacy"],
         labels=list(LABELS),
         params={k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()},
         seed=seed,
