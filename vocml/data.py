@@ -77,6 +77,8 @@ def _short(value: Any, name: str, line: int) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if "\x00" in text:
+        raise DataError("contains a NUL character (\\x00); remove it", line=line, field=name)
     if len(text) > MAX_SHORT_FIELD:
         raise DataError(f"is {len(text)} characters; keep it under {MAX_SHORT_FIELD}", line=line, field=name)
     return text
@@ -102,6 +104,12 @@ def validate_row(
         raise DataError(f"must be a string, got {type(text).__name__}", line=line, field="text")
     if not text.strip():
         raise EmptyTextError("is empty or whitespace only; remove the row or fill in the text", line=line, field="text")
+    if "\x00" in text:
+        raise DataError(
+            "contains a NUL character (\\x00), which databases refuse; remove it from the text",
+            line=line,
+            field="text",
+        )
     if len(text) > max_chars:
         raise DataError(
             f"is {len(text):,} characters, over the {max_chars:,} limit; split the text or raise the limit",
@@ -208,21 +216,59 @@ def _iter_jsonl(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Da
             yield e
 
 
+class _PushbackLines:
+    """Numbered lines for ``csv.reader``, remembering those of the current record so that they can be
+    read again when the record turns out to be a runaway quote."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = enumerate(lines, start=1)
+        self.pending: list[tuple[int, str]] = []
+        self.record: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _PushbackLines:
+        return self
+
+    def __next__(self) -> str:
+        item = self.pending.pop() if self.pending else next(self.lines)
+        self.record.append(item)
+        return item[1]
+
+    def take_record(self) -> list[tuple[int, str]]:
+        """The physical lines (number, text) of the record just read; starts a new record."""
+        record, self.record = self.record, []
+        return record
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        """Read ``items`` again, in order, before anything else."""
+        self.pending.extend(reversed(items))
+
+
 def _iter_csv(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | DataError]:
     bad: set[int] = set()
-    lines = _decoded_lines(stream, bad)
+    lines = _PushbackLines(_decoded_lines(stream, bad))
     reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as e:
-        raise DataError(f"the CSV header could not be read ({e})", line=1) from e
+        if "new-line character" in str(e):
+            raise DataError(
+                "the file ends its lines with a bare carriage return (old Mac style); "
+                "re-save it with Windows or Unix line endings",
+                line=1,
+            ) from e
+        raise DataError(f"the CSV header could not be read ({e}); save the file as CSV (UTF-8)", line=1) from e
+    lines.take_record()
     columns = [h.strip().lstrip("\ufeff").lower() for h in header]
     if "text" not in columns:
+        hint = (
+            "the file does not look like UTF-8 text; re-save it as CSV UTF-8"
+            if any("\x00" in c or "\ufffd" in c for c in columns)
+            else "add a header row with at least 'text'"
+        )
         raise DataError(
-            f"the CSV header has no 'text' column (found: {', '.join(columns) or 'nothing'}); "
-            "add a header row with at least 'text'",
+            f"the CSV header has no 'text' column (found: {', '.join(columns)[:200] or 'nothing'}); {hint}",
             line=1,
             field="text",
         )
@@ -234,22 +280,34 @@ def _iter_csv(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Data
         )
     if opts.get("require_label") and "label" not in columns:
         raise DataError("the CSV header has no 'label' column; training files need one", line=1, field="label")
-    previous_end = reader.line_num
     while True:
-        start = previous_end + 1
         try:
             values = next(reader)
+            error = None
         except StopIteration:
             return
         except csv.Error as e:
-            previous_end = reader.line_num
-            yield DataError(f"is not valid CSV ({e}); check the quotes on this row", line=start)
+            values, error = [], str(e)
+        record = lines.take_record()
+        if not record:
+            return
+        start = record[0][0]
+        runaway = len(record) > 1 and (error is not None or len(values) != len(columns))
+        if runaway:
+            # An unclosed quote swallowed the lines after it: report this row, read the rest again.
+            lines.push_back(record[1:])
+            reader = csv.reader(lines)
+            yield DataError(
+                "has an unclosed quote (\") that runs on past the end of the row; close the quote or remove it",
+                line=start,
+            )
             continue
-        end = reader.line_num
-        previous_end = end
+        if error is not None:
+            yield DataError(f"is not valid CSV ({error}); check the quotes on this row", line=start)
+            continue
         if not values or all(not v.strip() for v in values) and len(values) <= 1:
             continue
-        if any(n in bad for n in range(start, end + 1)):
+        if any(number in bad for number, _ in record):
             yield DataError(ENCODING_FIX, line=start, field="text")
             continue
         if len(values) != len(columns):

@@ -119,3 +119,34 @@ def test_text_is_never_truncated(tmp_path: Path) -> None:
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="file not found"):
         read_records(tmp_path / "nope.jsonl")
+
+
+def test_unclosed_quote_rejects_its_row_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "id,text,team\nm1,one,EMEA\nm2,\"Unclosed quote here,EMEA\nm3,three,EMEA\nm4,four,EMEA\n", encoding="utf-8"
+    )
+    items = list(iter_rows(path))
+    assert [type(i).__name__ for i in items] == ["Record", "DataError", "Record", "Record"]
+    assert items[1].line == 3 and "unclosed quote" in str(items[1])
+    assert [i.line for i in items] == [2, 3, 4, 5]
+
+
+def test_nul_characters_are_rejected_with_the_fix(tmp_path: Path) -> None:
+    items = list(iter_rows(_jsonl(tmp_path, [{"text": "a\u0000b"}, {"text": "ok", "team": "T\u0000"}])))
+    assert items[0].field == "text" and "NUL" in str(items[0])
+    assert items[1].field == "team" and "NUL" in str(items[1])
+
+
+def test_utf16_file_gets_the_re_save_fix(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("text,team\nhello,North\n".encode("utf-16"))
+    with pytest.raises(DataError, match="re-save it as CSV UTF-8"):
+        list(iter_rows(path))
+
+
+def test_old_mac_line_endings_get_a_clear_fix(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"text,team\rhello,North\rworld,North\r")
+    with pytest.raises(DataError, match="line endings"):
+        list(iter_rows(path))
