@@ -64,7 +64,11 @@ def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
 
 
 def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str, float | None]:
-    """Needs-first share in call notes minus in customer comments, with a normal-approximation 95% CI."""
+    """Needs-first share in call notes minus in customer comments, with Newcombe's 95% interval.
+
+    Newcombe's hybrid score interval combines the two Wilson intervals; unlike the normal
+    approximation it does not collapse to zero width when a share is 0% or 100%.
+    """
     call = nf_call / n_call if n_call else None
     cust = nf_cust / n_cust if n_cust else None
     out: dict[str, float | None] = {
@@ -73,8 +77,10 @@ def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str
     if call is None or cust is None:
         return out
     gap = call - cust
-    se = math.sqrt(call * (1 - call) / n_call + cust * (1 - cust) / n_cust)
-    out.update(gap=gap, ci_low=max(-1.0, gap - Z95 * se), ci_high=min(1.0, gap + Z95 * se))
+    (l1, u1), (l2, u2) = wilson(nf_call, n_call), wilson(nf_cust, n_cust)  # both n > 0: never None
+    low = gap - math.sqrt((call - (l1 or 0.0)) ** 2 + ((u2 or 0.0) - cust) ** 2)
+    high = gap + math.sqrt(((u1 or 0.0) - call) ** 2 + (cust - (l2 or 0.0)) ** 2)
+    out.update(gap=gap, ci_low=max(-1.0, low), ci_high=min(1.0, high))
     return out
 
 
@@ -121,19 +127,23 @@ class ErrorModel:
         """Adjusted needs-first share and its 95% interval.
 
         Model-labelled counts are corrected with the confusion matrix; reviewed counts are true labels and
-        are added as they are. The interval comes from a parametric bootstrap: observed counts are redrawn
-        from a multinomial, and each confusion row from its Dirichlet posterior (fixed seed).
+        are added as they are. The interval comes from a parametric bootstrap (fixed seed): the observed
+        label proportions are drawn from their Dirichlet posterior (Jeffreys prior, so a 0% or 100% share
+        still gets an interval), and each confusion row from its Dirichlet posterior. With every record
+        reviewed there is no model error to correct, and the interval is the Wilson interval.
         """
         nf, pf = LABELS.index(NF), LABELS.index(PF)
         m_total = float(model_counts.sum())
         if m_total + float(reviewed_counts.sum()) <= 0:
             return None, None, None
         point = _share(self._true_counts(model_counts, m_total), reviewed_counts, nf, pf)
-        if point is None or m_total == 0:
-            return point, point, point
+        if point is None:
+            return None, None, None
+        if m_total == 0:
+            low, high = wilson(int(reviewed_counts[nf]), int(reviewed_counts[nf] + reviewed_counts[pf]))
+            return point, low, high
         rng = np.random.default_rng(seed)
-        q = model_counts / m_total
-        observed = rng.multinomial(int(m_total), q, size=draws) / m_total  # (draws, 3)
+        observed = rng.dirichlet(model_counts + 0.5, size=draws)  # (draws, 3)
         rates = np.stack([rng.dirichlet(row + 1.0, size=draws) for row in self.counts], axis=1)  # (draws, 3, 3)
         inverse = np.linalg.pinv(np.transpose(rates, (0, 2, 1)))
         p = np.einsum("dij,dj->di", inverse, observed)

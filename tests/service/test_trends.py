@@ -28,11 +28,11 @@ def test_two_proportion_test_known_value() -> None:
 
 
 def test_say_do_gap_and_interval() -> None:
-    out = say_do_gap(80, 100, 50, 100)
-    assert out["gap"] == pytest.approx(0.3)
-    se = (0.8 * 0.2 / 100 + 0.5 * 0.5 / 100) ** 0.5
-    assert out["ci_low"] == pytest.approx(0.3 - 1.959964 * se, abs=1e-6)
-    assert out["ci_high"] == pytest.approx(0.3 + 1.959964 * se, abs=1e-6)
+    # Newcombe (1998), Statistics in Medicine 17:873, example (a): 56/70 vs 48/80, method 10
+    out = say_do_gap(56, 70, 48, 80)
+    assert out["gap"] == pytest.approx(0.2)
+    assert out["ci_low"] == pytest.approx(0.0524, abs=1e-4)
+    assert out["ci_high"] == pytest.approx(0.3339, abs=1e-4)
     assert say_do_gap(1, 1, 0, 0)["gap"] is None
 
 
@@ -203,3 +203,24 @@ def test_teams_flags_a_significant_change(client: Any, tokens: Any, helpers: Any
     emea = client.get("/v1/teams", headers=tokens["viewer"]).json()["teams"][0]
     assert emea["change"] == pytest.approx(-0.4)
     assert emea["significant"] is True and emea["p_value"] < 0.05
+
+
+def test_intervals_do_not_collapse_at_zero_or_one_hundred_percent() -> None:
+    """An all-pitch-first period is not certain: every interval keeps a width (Wilson, adjusted, say-do)."""
+    import numpy as np
+
+    from service.trends import ErrorModel, say_do_gap, wilson
+
+    low, high = wilson(0, 20)
+    assert low == 0.0 and high is not None and high > 0.1
+    model = ErrorModel.from_card_metrics(
+        {"confusion": {"labels": ["pitch_first", "needs_first", "no_signal"], "matrix": [[80, 10, 10], [10, 80, 10], [5, 5, 90]]}}
+    )
+    assert model is not None
+    point, a_low, a_high = model.adjusted_share(np.array([20.0, 0.0, 0.0]), np.zeros(3), draws=2000)
+    assert point == 0.0 and a_low == 0.0 and a_high is not None and a_high > 0.01
+    # every record reviewed: no model error left, the interval is Wilson's
+    point, a_low, a_high = model.adjusted_share(np.zeros(3), np.array([20.0, 0.0, 0.0]))
+    assert (point, a_low, a_high) == (0.0, *wilson(0, 20))
+    gap = say_do_gap(5, 5, 0, 3)
+    assert gap["gap"] == 1.0 and gap["ci_low"] is not None and gap["ci_low"] < 0.7 and gap["ci_high"] == 1.0
