@@ -116,15 +116,37 @@ function renderBatch(batch) {
     thead.append(head);
     table.append(thead);
     const body = el("tbody");
-    batch.errors.forEach((e) => {
-      const row = el("tr");
-      row.append(el("td", { class: "num" }, e.line === null ? "–" : String(e.line)));
-      row.append(el("td", {}, e.field || "–"));
-      row.append(el("td", {}, e.message));
-      body.append(row);
-    });
+    const addRows = (errors) =>
+      errors.forEach((e) => {
+        const row = el("tr");
+        row.append(el("td", { class: "num" }, e.line === null ? "–" : String(e.line)));
+        row.append(el("td", {}, e.field || "–"));
+        row.append(el("td", {}, e.message));
+        body.append(row);
+      });
+    addRows(batch.errors);
     table.append(body);
     box.append(table);
+    // Every rejected row can be listed: page through the rest on request.
+    if (batch.errors_total > batch.errors.length && (batch.status === "done" || batch.status === "failed")) {
+      const more = el("button", { type: "button", id: "more-errors" }, "");
+      const label = () => `Show more rejected rows (${body.children.length} of ${batch.errors_total} shown)`;
+      more.textContent = label();
+      more.addEventListener("click", async () => {
+        const offset = body.children.length;
+        const result = await api(
+          "GET", `/v1/batches/${encodeURIComponent(batch.id)}?errors_offset=${offset}&errors_limit=1000`
+        );
+        if (!result.ok) {
+          more.textContent = "Could not load more: " + problemText(result);
+          return;
+        }
+        addRows(result.data.errors);
+        if (body.children.length >= batch.errors_total) more.remove();
+        else more.textContent = label();
+      });
+      box.append(more);
+    }
   }
 }
 

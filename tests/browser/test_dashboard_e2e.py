@@ -131,6 +131,23 @@ def test_upload_a_file_and_watch_it_finish(seeded: Server, new_page, shot, tmp_p
     shot(page, "done")
 
 
+def test_every_rejected_row_can_be_listed(seeded: Server, new_page, shot, tmp_path) -> None:
+    path = tmp_path / "many-bad.csv"
+    bad = "".join(f"b{i},West,call_note,2026-10-20,\n" for i in range(130))
+    path.write_text("id,team,source,created_at,text\ng1,West,call_note,2026-10-20,Asked about goals.\n" + bad)
+    page = new_page()
+    sign_in(page, seeded, "uploader", "/upload")
+    page.get_by_label("File (CSV or JSONL)").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'done'", timeout=60_000)
+    assert page.locator("table.errors tbody tr").count() == 100
+    page.get_by_role("button", name=re.compile("Show more rejected rows")).click()
+    page.wait_for_function("document.querySelectorAll('table.errors tbody tr').length === 130")
+    assert page.locator("#more-errors").count() == 0
+    assert page.locator("table.errors tbody tr").last.inner_text().startswith("132")  # file line of the last row
+    shot(page, "all-rejected-rows")
+
+
 def test_overview_and_chart_show_the_right_teams(seeded: Server, new_page, shot) -> None:
     page = new_page()
     sign_in(page, seeded, "admin", "/?period=month")
