@@ -277,13 +277,18 @@ def scorecard_rows(history: Sequence[dict[str, Any]], trend: TeamTrend, period: 
         for p in trend.points
     ]
     out = []
+    def current(points: list[MeasuredPoint], day: date) -> MeasuredPoint | None:
+        found = measured_at(points, day)
+        if found is not None and period_end(found.start, period) < day:
+            return None  # the last period with data ended before the scorecard's period
+        return found
+
     for card in current_per_period(history):
         day = card["period_start"]
-        measured, source_label = measured_at(customer, day), SOURCE_NAMES["customer_comment"]
+        # Customers' own words first; all records when customers said nothing in that period.
+        measured, source_label = current(customer, day), SOURCE_NAMES["customer_comment"]
         if measured is None:
-            measured, source_label = measured_at(everything, day), "all records"
-        if measured is not None and period_end(measured.start, period) < day:
-            measured = None  # the last period with data ended before the scorecard's period
+            measured, source_label = current(everything, day), "all records"
         out.append(
             {
                 "card": card,

@@ -236,3 +236,28 @@ def test_pages_escape_team_names_and_texts(client, tokens, helpers) -> None:
         assert page.status_code == 200, path
         assert "<b>Evil</b>" not in page.text and "<script>alert" not in page.text, path
         assert "&lt;b&gt;Evil&lt;/b&gt;" in page.text, path
+
+
+def test_scorecard_falls_back_to_all_records_when_customers_were_silent_that_period() -> None:
+    """Customer comments only in an earlier month must not hide the current month's call notes."""
+    from datetime import date
+
+    from service.dashboard_views import TeamTrend, scorecard_rows
+
+    def point(start: date, nf: int, pf: int) -> dict:
+        share = nf / (nf + pf) if nf + pf else None
+        return {"start": start, "needs_first_share": share, "counts": {"needs_first": nf, "pitch_first": pf, "no_signal": 0}}
+
+    trend = TeamTrend(
+        team="North",
+        points=[point(date(2026, 9, 1), 1, 3), point(date(2026, 10, 1), 4, 1)],
+        by_source={
+            "customer_comment": [point(date(2026, 9, 1), 1, 3)],
+            "call_note": [point(date(2026, 10, 1), 4, 1)],
+        },
+        adjusted=False,
+    )
+    card = {"period_start": date(2026, 10, 1), "total": 27, "band": {"key": "want_to_buy"}, "scores": {}}
+    (row,) = scorecard_rows([card], trend, "month")
+    assert row["source_label"] == "all records"
+    assert row["measured"] is not None and row["measured"].start == date(2026, 10, 1)
