@@ -810,121 +810,118 @@ def match_cues(doc: Doc) -> dict[str, list[Span]]:
     return hits
 
 
-def _cue(name: str) -> Callable[[Doc], list[Span]]:
-    def cue(doc: Doc) -> list[Span]:
-        return match_cues(doc).get(name, [])
-
-    return cue
+def _hits(doc: Doc, name: str) -> list[Span]:
+    return match_cues(doc).get(name, [])
 
 
 def feature_dump(doc: Doc) -> list[Span]:
     """Features, specs, slides, demos or the roadmap presented (pitch first)."""
-    return _cue("feature_dump")(doc)
+    return _hits(doc, "feature_dump")
 
 
 def price_push(doc: Doc) -> list[Span]:
     """Price, discounts, bundles or financing pushed (pitch first)."""
-    return _cue("price_push")(doc)
+    return _hits(doc, "price_push")
 
 
 def deadline_pressure(doc: Doc) -> list[Span]:
     """Deadlines and urgency: end of quarter, 'sign by Friday', 'won't last' (pitch first)."""
-    return _cue("deadline_pressure")(doc)
+    return _hits(doc, "deadline_pressure")
 
 
 def quota_talk(doc: Doc) -> list[Span]:
     """The seller's quota, spiffs or commission steer the conversation (pitch first)."""
-    return _cue("quota_talk")(doc)
+    return _hits(doc, "quota_talk")
 
 
 def overpromise(doc: Doc) -> list[Span]:
     """Overstated fit or promises that can't be kept: 'out of the box', 'pays for itself' (pitch first)."""
-    return _cue("overpromise")(doc)
+    return _hits(doc, "overpromise")
 
 
 def seller_self_talk(doc: Doc) -> list[Span]:
     """The seller talks about itself: awards, history, 'market leader' (pitch first)."""
-    return _cue("seller_self_talk")(doc)
+    return _hits(doc, "seller_self_talk")
 
 
 def upsell_push(doc: Doc) -> list[Span]:
     """Upselling or cross-selling: upgrades, add-ons, premium tiers, riders (pitch first)."""
-    return _cue("upsell_push")(doc)
+    return _hits(doc, "upsell_push")
 
 
 def pushy_close(doc: Doc) -> list[Span]:
     """Pushing to close: 'get this signed', 'hard close', 'holding firm' (pitch first)."""
-    return _cue("pushy_close")(doc)
+    return _hits(doc, "pushy_close")
 
 
 def felt_pressured(doc: Doc) -> list[Span]:
     """Someone felt pressured, sold to, talked over or not listened to (pitch first)."""
-    return _cue("felt_pressured")(doc)
+    return _hits(doc, "felt_pressured")
 
 
 def negated_discovery(doc: Doc) -> list[Span]:
     """Discovery that did not happen: 'nobody asked', 'never found out', 'no questions' (pitch first)."""
-    return _cue("negated_discovery")(doc)
+    return _hits(doc, "negated_discovery")
 
 
 def pitch_after_need(doc: Doc) -> list[Span]:
     """A need was mentioned and the seller pivoted or jumped straight to a pitch (pitch first)."""
-    return _cue("pitch_after_need")(doc)
+    return _hits(doc, "pitch_after_need")
 
 
 def discovery_question(doc: Doc) -> list[Span]:
     """Questions about the customer: 'asked how they...', 'wanted to know', 'dug into' (needs first)."""
-    return _cue("discovery_question")(doc)
+    return _hits(doc, "discovery_question")
 
 
 def pain_goal_talk(doc: Doc) -> list[Span]:
     """The customer's goals, pains, process, constraints or success criteria (needs first)."""
-    return _cue("pain_goal_talk")(doc)
+    return _hits(doc, "pain_goal_talk")
 
 
 def summarise_back(doc: Doc) -> list[Span]:
     """Listening and summarising back: 'recapped', 'played it back', 'in their own words' (needs first)."""
-    return _cue("summarise_back")(doc)
+    return _hits(doc, "summarise_back")
 
 
 def recommend_less(doc: Doc) -> list[Span]:
     """Recommending less, cheaper, or nothing when that fits the customer (needs first)."""
-    return _cue("recommend_less")(doc)
+    return _hits(doc, "recommend_less")
 
 
 def follow_up_outcome(doc: Doc) -> list[Span]:
     """Following up on the customer's outcome after the sale (needs first)."""
-    return _cue("follow_up_outcome")(doc)
+    return _hits(doc, "follow_up_outcome")
 
 
 def own_failure(doc: Doc) -> list[Span]:
     """Owning a failure and making it right: apologised, comped, fixed it (needs first)."""
-    return _cue("own_failure")(doc)
+    return _hits(doc, "own_failure")
 
 
 def felt_heard(doc: Doc) -> list[Span]:
     """The customer felt listened to, understood, advised, not pushed (needs first)."""
-    return _cue("felt_heard")(doc)
+    return _hits(doc, "felt_heard")
 
 
 def listening_ratio(doc: Doc) -> list[Span]:
     """The customer did the talking: 'let them talk', 'no slides', 'skipped the demo' (needs first)."""
-    return _cue("listening_ratio")(doc)
+    return _hits(doc, "listening_ratio")
 
 
 def negated_push(doc: Doc) -> list[Span]:
     """A push that did not happen: 'didn't push', 'never tried to upsell', 'no pressure' (needs first)."""
-    return _cue("negated_push")(doc)
+    return _hits(doc, "negated_push")
 
 
 def admin_status(doc: Doc) -> list[Span]:
     """Admin and logistics: invoices, contracts, deliveries, scheduling (no signal)."""
-    return _cue("admin_status")(doc)
+    return _hits(doc, "admin_status")
 
 
 def product_issue(doc: Doc) -> list[Span]:
     """Product, delivery or billing problems that say nothing about selling (no signal)."""
-    return _cue("product_issue")(doc)
+    return _hits(doc, "product_issue")
 
 
 _FUNCS: list[Callable[[Doc], list[Span]]] = [

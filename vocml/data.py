@@ -298,7 +298,7 @@ def _iter_csv(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Data
             lines.push_back(record[1:])
             reader = csv.reader(lines)
             yield DataError(
-                "has an unclosed quote (\") that runs on past the end of the row; close the quote or remove it",
+                'has an unclosed quote (") that runs on past the end of the row; close the quote or remove it',
                 line=start,
             )
             continue

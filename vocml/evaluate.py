@@ -14,42 +14,36 @@ from vocml.model import Classifier
 ECE_BINS = 10
 
 
-def expected_calibration_error(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BINS) -> float:
-    """Top-label ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+def _bins(proba: np.ndarray, y_true: Sequence[int], bins: int) -> list[tuple[float, float, int, float, float]]:
+    """Equal-width confidence bins: (low, high, count, mean confidence, accuracy) each, unrounded."""
     proba = np.asarray(proba, dtype=np.float64)
-    if len(proba) == 0:
-        return 0.0
-    conf = proba.max(axis=1)
-    correct = (proba.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
+    conf = proba.max(axis=1) if len(proba) else np.zeros(0)
+    correct = (proba.argmax(axis=1) == np.asarray(y_true)) if len(proba) else np.zeros(0, dtype=bool)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
+    out = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
-        if mask.any():
-            total += mask.mean() * abs(conf[mask].mean() - correct[mask].mean())
-    return float(total)
+        n = int(mask.sum())
+        mean_conf = float(conf[mask].mean()) if n else 0.0
+        accuracy = float(correct[mask].mean()) if n else 0.0
+        out.append((float(lo), float(hi), n, mean_conf, accuracy))
+    return out
+
+
+def expected_calibration_error(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BINS) -> float:
+    """Top-label ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
+    total = len(proba)
+    if total == 0:
+        return 0.0
+    return float(sum(n / total * abs(conf - acc) for _, _, n, conf, acc in _bins(proba, y_true, bins) if n))
 
 
 def reliability(proba: np.ndarray, y_true: Sequence[int], *, bins: int = ECE_BINS) -> list[dict[str, float]]:
     """Per-bin confidence, accuracy and count, for a calibration plot."""
-    proba = np.asarray(proba, dtype=np.float64)
-    conf = proba.max(axis=1) if len(proba) else np.zeros(0)
-    correct = (proba.argmax(axis=1) == np.asarray(y_true)) if len(proba) else np.zeros(0, dtype=bool)
-    out = []
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
-        n = int(mask.sum())
-        out.append(
-            {
-                "low": round(float(lo), 2),
-                "high": round(float(hi), 2),
-                "n": n,
-                "confidence": round(float(conf[mask].mean()), 4) if n else 0.0,
-                "accuracy": round(float(correct[mask].mean()), 4) if n else 0.0,
-            }
-        )
-    return out
+    return [
+        {"low": round(lo, 2), "high": round(hi, 2), "n": n, "confidence": round(conf, 4), "accuracy": round(acc, 4)}
+        for lo, hi, n, conf, acc in _bins(proba, y_true, bins)
+    ]
 
 
 def score(
