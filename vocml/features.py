@@ -14,7 +14,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from vocml.cues import Span, match_cues, resolve_cue_names
-from vocml.text import get_tokenizer
+from vocml.text import get_chunk_tokenizer
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[%$£€]"
 
@@ -53,7 +53,7 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         names = set(self.cue_names_)
         out = []
-        for doc in get_tokenizer(self.lang).pipe(as_texts(X), batch_size=256):
+        for doc in get_chunk_tokenizer(self.lang).pipe(as_texts(X)):
             hits = match_cues(doc)
             out.append({k: v for k, v in hits.items() if k in names})
         return out

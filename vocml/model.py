@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, NotTrainedError
-from vocml.features import WORD_TOKEN_PATTERN, CueVectorizer, as_texts, build_features
+from vocml.features import CueVectorizer, as_texts, build_features
+from vocml.inference import LinearScores, NgramLocator, WordNgrams
 
 if TYPE_CHECKING:
     from vocml.bundle import ModelCard
@@ -107,9 +108,6 @@ class Prediction:
         }
 
 
-_WORD = re.compile(WORD_TOKEN_PATTERN)
-
-
 class Classifier:
     """A fitted pipeline with its model card; the object ``load_model()`` returns.
 
@@ -131,19 +129,24 @@ class Classifier:
         union = pipeline.named_steps["features"]
         self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
         self._word = dict(self._parts)["word"]
-        self._word_names: list[str] = [str(n) for n in self._word.get_feature_names_out()]
+        widths = [len(t.get_feature_names_out()) for _, t in self._parts]
         # Offsets of each part's columns in the union's output.
-        self._offsets: dict[str, int] = {}
-        start = 0
-        for name, transformer in self._parts:
-            self._offsets[name] = start
-            start += len(transformer.get_feature_names_out())
-        base = pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator
+        self._offsets = {name: int(o) for (name, _), o in zip(self._parts, np.cumsum([0, *widths[:-1]]), strict=True)}
+        clf = pipeline.named_steps["clf"]
+        # The fitted arithmetic without scikit-learn's per-call checks (see vocml.inference), when the
+        # configuration is the one it reproduces; otherwise every step goes through scikit-learn.
+        self._fast_word = WordNgrams(self._word) if WordNgrams.supports(self._word) else None
+        self._fast_scores = LinearScores(clf, widths) if LinearScores.supports(clf) else None
+        self._token_pattern = re.compile(self._word.token_pattern)
+        self._bigrams = tuple(self._word.ngram_range)[1] >= 2
+        base = clf.calibrated_classifiers_[0].estimator
         coef = np.asarray(base.coef_, dtype=np.float64)
         if coef.shape[0] == 1:  # binary problem: sklearn stores one row
             coef = np.vstack([-coef[0], coef[0]])
         # How much each feature moves each label relative to the others.
         self._push = coef - coef.mean(axis=0, keepdims=True)
+        word_lo = self._offsets["word"]
+        self._word_push = np.ascontiguousarray(self._push[:, word_lo : word_lo + len(self._word.vocabulary_)])
         self._cue_names: list[str] = list(dict(self._parts)["cues"].cue_names_)
         cue_offset = self._offsets["cues"]
         # label index -> cue name -> how much that cue pushes toward the label (for evidence)
@@ -156,22 +159,43 @@ class Classifier:
         """The model version from its card."""
         return self.card.version if self.card else None
 
-    def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
-        """The feature matrix and the cue hits of each text (spaCy runs once)."""
+    def _blocks(self, texts: list[str]) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramLocator]:
+        """Each feature block, the cue hits and the word n-gram occurrences of each text (spaCy runs once)."""
         blocks = []
         hits: list[dict[str, list[tuple[int, int]]]] = []
+        locator: NgramLocator | None = None
         for _name, transformer in self._parts:
             if isinstance(transformer, CueVectorizer):
                 hits = transformer.match(texts)
                 blocks.append(transformer.transform_hits(hits))
+            elif transformer is self._word and self._fast_word is not None:
+                X, locator = self._fast_word.transform(texts)
+                blocks.append(X)
             else:
-                blocks.append(transformer.transform(texts))
+                blocks.append(sp.csr_matrix(transformer.transform(texts)))
+        if locator is None:
+            locator = NgramLocator(self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
+            for text in texts:
+                locator.add_text(text)
+        return blocks, hits, locator
+
+    def _proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
+        if self._fast_scores is not None:
+            return self._fast_scores.predict_proba(blocks)
+        return np.asarray(self.pipeline.named_steps["clf"].predict_proba(sp.hstack(blocks, format="csr")))
+
+    def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
+        """The feature matrix (the union's columns) and the cue hits of each text."""
+        blocks, hits, _ = self._blocks(as_texts(texts))
         return sp.hstack(blocks, format="csr"), hits
 
     def predict_proba(self, texts: Any) -> np.ndarray:
         """Calibrated probabilities, columns in ``self.labels`` order."""
-        X, _ = self.features(as_texts(texts))
-        return np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+        texts = as_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return self._proba(self._blocks(texts)[0])
 
     def classify(self, items: Any, *, batch_size: int = 2000) -> list[Prediction]:
         """Classify texts, :class:`~vocml.data.Record` objects or dicts with ``text`` (and ``id``).
@@ -190,88 +214,78 @@ class Classifier:
         # Our own features are finite by construction and the estimators are fitted with validated
         # parameters: skipping sklearn's per-call checks halves the cost of classifying one text.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            X, hits = self.features(texts)
-            proba = np.asarray(self.pipeline.named_steps["clf"].predict_proba(X))
+            blocks, hits, locator = self._blocks(texts)
+            proba = self._proba(blocks)
         best = proba.argmax(axis=1)
-        top_words = self._top_word_features(X, best)
+        top_words = self._top_word_features(blocks[[n for n, _ in self._parts].index("word")], best)
         cue_push = self._cue_push
         labels = self.labels
+        threshold = self.threshold
         out = []
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
-            cue_evidence = [(start, end, cue_push[k][name]) for name, spans in hits[i].items() for start, end in spans]
+            push = cue_push[k]
+            cue_evidence = [(w, s, e) for name, spans in hits[i].items() if (w := push[name]) > 0 for s, e in spans]
+            grams = top_words[i]
+            word_evidence = [(grams[col], s, e) for col, s, e in locator.find(i, grams)] if grams else []
             out.append(
                 Prediction(
                     id=ids[i],
                     label=labels[k],
                     confidence=round(row[k], 6),
                     scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
-                    uncertain=row[k] < self.threshold,
+                    uncertain=row[k] < threshold,
                     cues=sorted(hits[i]),
-                    evidence=self._evidence(text, top_words[i], cue_evidence),
+                    evidence=_evidence(text, word_evidence + cue_evidence),
                 )
             )
         return out
 
-    def _top_word_features(self, X: sp.csr_matrix, best: np.ndarray) -> list[dict[str, float]]:
-        """For each row, its strongest word n-grams toward its predicted label: n-gram -> weight.
+    def _top_word_features(self, W: sp.csr_matrix, best: np.ndarray) -> list[dict[int, float]]:
+        """For each row, its strongest word n-grams toward its predicted label: column -> weight.
 
         The weight of a feature is its tf-idf value times the label's relative coefficient; computed
         for the whole batch at once, then the top positive ones per row are kept.
         """
-        hi = self._offsets["word"] + len(self._word_names)
-        W = sp.csr_matrix(X[:, self._offsets["word"] : hi])
         rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
-        weights = W.data * self._push[best[rows], W.indices]
+        weights = W.data * self._word_push[best[rows], W.indices]
         order = np.lexsort((-weights, rows))
         indptr = W.indptr.tolist()
         order_list = order.tolist()
         weight_list = weights.tolist()
         col_list = W.indices.tolist()
-        names = self._word_names
-        out: list[dict[str, float]] = []
+        out: list[dict[int, float]] = []
         keep = MAX_EVIDENCE * 2
         for i in range(W.shape[0]):
-            grams: dict[str, float] = {}
+            grams: dict[int, float] = {}
             for j in order_list[indptr[i] : min(indptr[i + 1], indptr[i] + keep)]:
                 w = weight_list[j]
                 if w <= 0:
                     break
-                grams[names[col_list[j]]] = w
+                grams[col_list[j]] = w
             out.append(grams)
         return out
 
-    def _evidence(
-        self, text: str, grams: dict[str, float], cue_evidence: list[tuple[int, int, float]]
-    ) -> list[Evidence]:
-        """Phrases that pushed toward the predicted label, strongest first, non-overlapping."""
-        candidates: list[tuple[float, int, int]] = []
-        if grams:
-            previous: tuple[str, int] | None = None
-            for m in _WORD.finditer(text):
-                token, start = m.group().lower(), m.start()
-                w = grams.get(token)
-                if w is not None:
-                    candidates.append((w, start, m.end()))
-                if previous is not None:
-                    w = grams.get(previous[0] + " " + token)
-                    if w is not None:
-                        candidates.append((w, previous[1], m.end()))
-                previous = (token, start)
-        candidates.extend((w, s, e) for s, e, w in cue_evidence if w > 0)
-        if not candidates:
-            return []
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
-        chosen: list[tuple[float, int, int]] = []
-        for w, s, e in candidates:
-            if w < floor:
-                break
-            if any(s < ce and cs < e for _, cs, ce in chosen):
-                continue
-            chosen.append((w, s, e))
-            if len(chosen) == MAX_EVIDENCE:
-                break
-        return [Evidence(text[s:e], s, e, round(w, 4)) for w, s, e in chosen]
+
+def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
+    """Phrases that pushed toward the predicted label, strongest first, non-overlapping.
+
+    ``candidates`` are ``(weight, start, end)``; weights below a tenth of the strongest (and below
+    ``MIN_EVIDENCE_WEIGHT``) are dropped, and at most ``MAX_EVIDENCE`` phrases are kept.
+    """
+    if not candidates:
+        return []
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
+    chosen: list[tuple[float, int, int]] = []
+    for w, s, e in candidates:
+        if w < floor:
+            break
+        if any(s < ce and cs < e for _, cs, ce in chosen):
+            continue
+        chosen.append((w, s, e))
+        if len(chosen) == MAX_EVIDENCE:
+            break
+    return [Evidence(text[s:e], s, e, round(w, 4)) for w, s, e in chosen]
 
 
 def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None]]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from vocml.cues import CUES, match_cues
 from vocml.data import LABELS, Record
-from vocml.text import get_tokenizer
+from vocml.text import get_chunk_tokenizer
 
 ABSTAIN = -1
 
@@ -27,7 +27,7 @@ def vote_matrix(texts: Sequence[str], cue_names: Sequence[str] | None = None) ->
     names = list(cue_names or CUES)
     label_index = {lab: i for i, lab in enumerate(LABELS)}
     L = np.full((len(texts), len(names)), ABSTAIN, dtype=np.int8)
-    for i, doc in enumerate(get_tokenizer().pipe(texts, batch_size=256)):
+    for i, doc in enumerate(get_chunk_tokenizer().pipe(texts)):
         hits = match_cues(doc)
         for j, name in enumerate(names):
             if name in hits:

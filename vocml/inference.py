@@ -1,0 +1,207 @@
+"""Prediction without scikit-learn's per-call machinery: the fitted pipeline's arithmetic, done directly.
+
+scikit-learn's ``transform``/``predict_proba`` re-validate their input, dispatch on array namespaces
+and stack sparse blocks on every call; for one text that costs several times the arithmetic. This
+module reads the fitted pieces once (vocabulary, idf, coefficients, calibration temperature) and
+computes the same numbers (property-tested against the pipeline in tests/vocml/test_inference.py):
+
+- :class:`WordNgrams`: a fitted word-level ``TfidfVectorizer``'s matrix, plus the character span of
+  every n-gram occurrence, which is what the evidence needs;
+- :class:`LinearScores`: the calibrated logistic regression's probabilities from the feature blocks,
+  summed block by block (no ``hstack``).
+
+Training, cross-validation and ``Pipeline.predict_proba`` still go through scikit-learn.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+# (column, start, end): an n-gram of the vocabulary and where it occurs in the text
+Occurrence = tuple[int, int, int]
+
+
+class WordNgrams:
+    """A fitted word ``TfidfVectorizer`` (1-2 grams, lower-cased, regex tokens) as a plain function.
+
+    Args:
+        vectorizer: the fitted vectorizer; :meth:`supports` says whether its settings can be compiled.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        if not self.supports(vectorizer):
+            raise ValueError("this TfidfVectorizer's settings are not supported by WordNgrams")
+        self.vectorizer = vectorizer
+        self.pattern = re.compile(vectorizer.token_pattern)
+        self.vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
+        self.bigrams = vectorizer.ngram_range[1] == 2
+        self.idf = np.asarray(vectorizer.idf_)
+        self.dtype = vectorizer.dtype
+        self.sublinear = bool(vectorizer.sublinear_tf)
+
+    @staticmethod
+    def supports(vectorizer: Any) -> bool:
+        """True for the settings this module reproduces exactly (everything else uses the vectorizer)."""
+        return (
+            isinstance(vectorizer, TfidfVectorizer)
+            and vectorizer.analyzer == "word"
+            and vectorizer.lowercase
+            and vectorizer.preprocessor is None
+            and vectorizer.tokenizer is None
+            and vectorizer.strip_accents is None
+            and vectorizer.stop_words is None
+            and tuple(vectorizer.ngram_range) in ((1, 1), (1, 2))
+            and vectorizer.norm == "l2"
+            and vectorizer.use_idf
+            and not vectorizer.binary
+            and hasattr(vectorizer, "idf_")
+        )
+
+    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, NgramLocator]:
+        """The vectorizer's tf-idf matrix for ``texts`` and a locator of their n-grams' character spans."""
+        vocab_get = self.vocabulary.get
+        findall = self.pattern.findall
+        bigrams = self.bigrams
+        indptr = [0]
+        indices: list[int] = []
+        locator = NgramLocator(self.pattern, self.vocabulary, bigrams=bigrams)
+        for text in texts:
+            low = text.lower()
+            tokens = findall(low)
+            uni = [vocab_get(t) for t in tokens]
+            bi = [vocab_get(a + " " + b) for a, b in zip(tokens, tokens[1:])] if bigrams else []
+            indices.extend([c for c in uni if c is not None])
+            indices.extend([c for c in bi if c is not None])
+            indptr.append(len(indices))
+            locator.add(text, low, uni, bi)
+        X = sp.csr_matrix(
+            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+            shape=(len(texts), len(self.idf)),
+        )
+        X.sum_duplicates()
+        if self.sublinear:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        X.data *= self.idf[X.indices]
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0]))
+        norms[norms == 0] = 1.0
+        X.data /= norms[rows]
+        return X, locator
+
+
+class NgramLocator:
+    """Where the word n-grams of transformed texts occur, worked out only for the n-grams asked about.
+
+    Finding every token's offsets costs as much as the tf-idf itself; the evidence needs the spans of
+    a dozen n-grams per text at most.
+    """
+
+    def __init__(self, pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool) -> None:
+        self.pattern = pattern
+        self.vocabulary = vocabulary
+        self.bigrams = bigrams
+        self._rows: list[tuple[str, str, list[int | None], list[int | None]]] = []
+
+    def add(self, text: str, low: str, uni: list[int | None], bi: list[int | None]) -> None:
+        """Register a text, its lower-cased form and the vocabulary column of each unigram and bigram."""
+        self._rows.append((text, low, uni, bi))
+
+    def add_text(self, text: str) -> None:
+        """Register a text the locator tokenizes itself."""
+        low = text.lower()
+        tokens = self.pattern.findall(low)
+        get = self.vocabulary.get
+        bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:])] if self.bigrams else []
+        self.add(text, low, [get(t) for t in tokens], bi)
+
+    def occurrences(self, i: int) -> list[Occurrence]:
+        """Every vocabulary n-gram occurrence of text ``i``."""
+        _, _, uni, bi = self._rows[i]
+        return self.find(i, {c: 0.0 for c in (*uni, *bi) if c is not None}.keys())
+
+    def find(self, i: int, columns: Any) -> list[Occurrence]:
+        """``(column, start, end)`` of each occurrence in text ``i`` of the given columns."""
+        text, low, uni, bi = self._rows[i]
+        need_uni = [j for j, c in enumerate(uni) if c is not None and c in columns]
+        need_bi = [j for j, c in enumerate(bi) if c is not None and c in columns]
+        if not need_uni and not need_bi:
+            return []
+        if len(low) != len(text):  # lower-casing moved characters: locate in the original text
+            return [o for o in locate_ngrams(text, self.pattern, self.vocabulary, bigrams=self.bigrams) if o[0] in columns]
+        last = max(need_uni[-1] if need_uni else 0, need_bi[-1] + 1 if need_bi else 0)
+        spans = []
+        for k, m in enumerate(self.pattern.finditer(low)):
+            spans.append(m.span())
+            if k == last:
+                break
+        out: list[Occurrence] = [(uni[j], spans[j][0], spans[j][1]) for j in need_uni]  # type: ignore[misc]
+        out.extend((bi[j], spans[j][0], spans[j + 1][1]) for j in need_bi)  # type: ignore[misc]
+        return out
+
+
+def locate_ngrams(text: str, pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool) -> list[Occurrence]:
+    """Where each vocabulary unigram (and bigram) occurs in ``text``, tokens lower-cased one by one."""
+    matches = list(pattern.finditer(text))
+    tokens = [m.group().lower() for m in matches]
+    occ: list[Occurrence] = []
+    for j, (m, token) in enumerate(zip(matches, tokens, strict=True)):
+        col = vocabulary.get(token)
+        if col is not None:
+            occ.append((col, m.start(), m.end()))
+        if bigrams and j + 1 < len(tokens):
+            col = vocabulary.get(token + " " + tokens[j + 1])
+            if col is not None:
+                occ.append((col, m.start(), matches[j + 1].end()))
+    return occ
+
+
+class LinearScores:
+    """Calibrated probabilities of a fitted ``CalibratedClassifierCV(LogisticRegression, ensemble=False,
+    method="temperature")`` from its feature blocks.
+
+    Args:
+        calibrated: the fitted calibrated classifier.
+        widths: the number of columns of each feature block, in the union's order.
+    """
+
+    def __init__(self, calibrated: Any, widths: list[int]) -> None:
+        if not self.supports(calibrated):
+            raise ValueError("only a single temperature-calibrated linear model is supported")
+        inner = calibrated.calibrated_classifiers_[0]
+        coef = np.asarray(inner.estimator.coef_, dtype=np.float64)
+        bounds = np.cumsum([0, *widths])
+        # Each block's coefficients, transposed and contiguous for sparse @ dense.
+        self.blocks = [np.ascontiguousarray(coef[:, lo:hi].T) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        self.intercept = np.asarray(inner.estimator.intercept_, dtype=np.float64)
+        self.beta = float(inner.calibrators[0].beta_)
+
+    @staticmethod
+    def supports(calibrated: Any) -> bool:
+        """True for one temperature-calibrated multinomial linear model (the shipped configuration)."""
+        inners = getattr(calibrated, "calibrated_classifiers_", None)
+        if not inners or len(inners) != 1 or inners[0].method != "temperature":
+            return False
+        coef = getattr(inners[0].estimator, "coef_", None)
+        return coef is not None and coef.shape[0] == len(calibrated.classes_) > 2
+
+    def predict_proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
+        """Probabilities, one row per text, from the feature blocks (same order as ``widths``)."""
+        decision = self.intercept + sum(
+            np.asarray(X @ W, dtype=np.float64) for X, W in zip(blocks, self.blocks, strict=True)
+        )
+        if np.all((decision >= 0) & (decision <= 1)) and np.allclose(decision.sum(axis=1), 1.0):
+            # what scikit-learn does with decision values that look like probabilities
+            logits = self.beta * np.log(decision + 1e-12)
+        else:
+            logits = self.beta * decision
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        logits[(logits > 1.0) & (logits <= 1.0 + 1e-5)] = 1.0
+        return logits
