@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import problems
-from service.auth import count_tokens
+from service.auth import TokenCache, count_tokens
 from service.batches import BatchWorker
 from service.db import make_engine, migrate
 from service.metrics import Metrics
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.problem_html = None
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     problems.install(app)
     dashboard.install(app)  # /static and HTML problems for pages
     for router in ROUTERS:

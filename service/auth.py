@@ -153,6 +153,40 @@ def authenticate_token(engine: Engine, secret: str) -> Principal:
     return _principal(row)
 
 
+class TokenCache:
+    """Recently authenticated bearer tokens of this process, so most requests skip the database.
+
+    An entry lives ``ttl`` seconds: a token revoked through this process stops working at once
+    (:meth:`clear`), one revoked elsewhere (another worker, ``vocml token revoke``) within ``ttl``.
+    ``ttl`` of 0 looks every request up. Unknown or revoked tokens are never cached.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, secret: str, now: float) -> Principal | None:
+        """The cached principal of ``secret`` if it was looked up less than ``ttl`` seconds ago."""
+        entry = self._entries.get(hash_secret(secret))
+        if entry is None or now - entry[0] >= self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, secret: str, principal: Principal, now: float) -> None:
+        """Remember a successful lookup made at ``now``."""
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[hash_secret(secret)] = (now, principal)
+
+    def clear(self) -> None:
+        """Forget every token (after a revocation)."""
+        self._entries.clear()
+
+
 def authenticate_session(engine: Engine, session_id: str) -> Principal:
     """The principal behind a session cookie; :class:`AuthError` if expired, unknown or its token revoked."""
     with engine.connect() as conn:

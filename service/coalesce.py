@@ -1,8 +1,12 @@
 """Request coalescing for ``/v1/classify``: concurrent requests share one ``classify`` call.
 
-The model's cost per call is mostly fixed (spaCy, sparse matrices, calibration), so classifying the
-texts of several concurrent requests together is much cheaper than one by one. No request waits for a
-timer: while a call runs in a worker thread, new requests queue up and go together in the next call.
+The model's cost per call is partly fixed (sparse matrices, calibration), so classifying the texts of
+several concurrent requests together is cheaper than one by one. No request waits for a timer: requests
+that arrive while a call runs queue up and go together in the next call.
+
+A call of up to ``INLINE_MAX_TEXTS`` texts (about a millisecond each) runs on the event loop itself:
+handing it to a worker thread and back costs more than the call, and the model holds the GIL anyway.
+Larger calls run in the threadpool so the loop keeps serving other requests meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from vocml.model import Prediction
 
 MAX_TEXTS_PER_CALL = 2000
+INLINE_MAX_TEXTS = 8
 
 
 class Coalescer:
@@ -45,7 +50,10 @@ class Coalescer:
                     size += len(entry[0])
                 texts = [item for items, _ in batch for item in items]
                 try:
-                    predictions = await run_in_threadpool(self.classifier.classify, texts)
+                    if len(texts) <= INLINE_MAX_TEXTS:
+                        predictions = self.classifier.classify(texts)
+                    else:
+                        predictions = await run_in_threadpool(self.classifier.classify, texts)
                 except Exception as e:  # every waiting request gets the error
                     for _, future in batch:
                         if not future.done():

@@ -30,6 +30,8 @@ class Settings:
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         bootstrap_draws: parametric bootstrap draws for the adjusted share interval.
         public_url: the address printed with the first admin token.
+        auth_cache_seconds: how long a worker trusts a bearer token it has looked up; a token revoked
+            through another worker or the CLI stops working within this time (0: look up every request).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -44,6 +46,7 @@ class Settings:
     cookie_secure: bool = False
     bootstrap_draws: int = 200
     public_url: str = "http://127.0.0.1:8000"
+    auth_cache_seconds: float = 2.0
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -87,4 +90,5 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         cookie_secure=(env.get("VOCML_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes")),
         bootstrap_draws=_int(env, "VOCML_BOOTSTRAP_DRAWS", Settings.bootstrap_draws),
         public_url=env.get("VOCML_PUBLIC_URL") or Settings.public_url,
+        auth_cache_seconds=_float(env, "VOCML_AUTH_CACHE_SECONDS", Settings.auth_cache_seconds),
     )

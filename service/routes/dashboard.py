@@ -83,9 +83,9 @@ def overview_page(
     """One row per visible team; ``/?token=...`` (the link ``vocml serve`` prints) signs in first."""
     if token is not None:
         return render(request, "signin.html", {"next": "/", "one_time": True})
-    from service.deps import get_principal
+    from service.deps import resolve_principal
 
-    principal = get_principal(request, engine)
+    principal = resolve_principal(request, engine)
     view = views.parse_view(period, start, end)
     sort = sort if sort in views.SORTS else "team"
     with engine.connect() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from service.auth import Principal, create_token, list_tokens, parse_teams, revoke_token
 from service.deps import AdminDep, EngineDep
@@ -43,11 +43,12 @@ def new_token(body: TokenIn, engine: EngineDep, principal: AdminDep) -> dict[str
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token", status_code=204)
-def delete_token(token_id: int, engine: EngineDep, principal: AdminDep) -> Response:
-    """Revoke a token and end its sessions."""
+def delete_token(token_id: int, request: Request, engine: EngineDep, principal: AdminDep) -> Response:
+    """Revoke a token and end its sessions (at once in this process, within ``auth_cache_seconds`` in others)."""
     with engine.begin() as conn:
         row = next((t for t in list_tokens(conn) if t["id"] == token_id), None)
         if row is None or not _manageable(principal, row["teams"]):
             raise NotFoundError(f"no token {token_id} managed by this admin")
         revoke_token(conn, token_id)
+    request.app.state.token_cache.clear()
     return Response(status_code=204)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from service.auth import list_tokens, revoke_token
 from service.db import records
+from service.settings import Settings
 
 SECRET_TEAM = "APAC"
 MARKER = "zebrafish"  # appears only in APAC texts
@@ -180,3 +185,41 @@ def test_no_api_route_is_left_open(client: Any, helpers: Any) -> None:
             helpers.assert_problem(r, 401)
             checked += 1
     assert checked >= 15  # guard: the walk really found the API
+
+
+def _revoke_elsewhere(client: Any, name: str) -> None:
+    """Revoke a token straight in the database, as `vocml token revoke` or another worker would."""
+    engine = client.app.state.engine
+    with engine.begin() as conn:
+        token_id = next(t["id"] for t in list_tokens(conn) if t["name"] == name)
+        revoke_token(conn, token_id)
+
+
+def test_token_revoked_elsewhere_stops_working_within_the_cache_time(
+    settings: Settings, make_client: Any, fake_classifier: Any, helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(replace(settings, auth_cache_seconds=2.0), fake_classifier)
+    tokens = helpers.make_tokens(client)
+    assert client.get("/v1/teams", headers=tokens["viewer"]).status_code == 200  # looked up, now cached
+    _revoke_elsewhere(client, "viewer")
+    assert client.get("/v1/teams", headers=tokens["viewer"]).status_code == 200  # still cached
+    real = time.monotonic
+    monkeypatch.setattr("service.deps.time", SimpleNamespace(monotonic=lambda: real() + 2.5))
+    helpers.assert_problem(client.get("/v1/teams", headers=tokens["viewer"]), 401)
+
+
+def test_without_the_cache_a_revocation_elsewhere_is_immediate(
+    settings: Settings, make_client: Any, fake_classifier: Any, helpers: Any
+) -> None:
+    client = make_client(replace(settings, auth_cache_seconds=0.0), fake_classifier)
+    tokens = helpers.make_tokens(client)
+    assert client.get("/v1/teams", headers=tokens["viewer"]).status_code == 200
+    _revoke_elsewhere(client, "viewer")
+    helpers.assert_problem(client.get("/v1/teams", headers=tokens["viewer"]), 401)
+
+
+def test_unknown_tokens_are_never_cached(client: Any, tokens: Any, helpers: Any) -> None:
+    bad = {"Authorization": "Bearer vocml_not-a-token"}
+    helpers.assert_problem(client.get("/v1/teams", headers=bad), 401)
+    helpers.assert_problem(client.get("/v1/teams", headers=bad), 401)
+    assert client.get("/v1/teams", headers=tokens["viewer"]).status_code == 200
