@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -81,7 +80,6 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
         return np.asarray([f"cue__{n}" for n in self.cue_names_], dtype=object)
 
 
-_WHITE_SPACES = re.compile(r"\s\s+")
 MAX_MEMO_WORDS = 500_000
 
 
@@ -133,7 +131,8 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_memo", None)
         return state
 
-    def _word_grams(self, word: str) -> tuple[list[int], list[int]]:
+    def _word_grams(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary columns of the n-grams of ``word`` and how often each occurs."""
         vocab = self.vectorizer_.vocabulary_
         min_n, max_n = self.ngram_range
         w = " " + word + " "
@@ -151,49 +150,47 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
                     counts[idx] = counts.get(idx, 0) + 1
             if offset == 0:
                 break
-        return list(counts), list(counts.values())
+        return np.fromiter(counts, dtype=np.int64, count=len(counts)), np.fromiter(
+            counts.values(), dtype=np.float64, count=len(counts)
+        )
 
     def transform(self, X: Any) -> sp.csr_matrix:
         """The tf-idf matrix of shape (n_texts, n_features); does not modify ``X``."""
         check_is_fitted(self)
         texts = as_texts(X)
-        memo: dict[str, tuple[list[int], list[int]]] = self.__dict__.setdefault("_memo", {})
+        memo: dict[str, tuple[np.ndarray, np.ndarray]] = self.__dict__.setdefault("_memo", {})
         if len(memo) > MAX_MEMO_WORDS:
             memo.clear()
+        # Each text as the ids of its words among this batch's distinct words (``str.split()`` splits
+        # on runs of whitespace, as char_wb's normalisation does).
         local: dict[str, int] = {}
-        rows: list[int] = []
+        setdefault = local.setdefault
         cols: list[int] = []
-        for i, text in enumerate(texts):
-            for word in _WHITE_SPACES.sub(" ", text.lower()).split():
-                j = local.get(word)
-                if j is None:
-                    j = local[word] = len(local)
-                rows.append(i)
-                cols.append(j)
-        indptr = [0]
-        indices: list[int] = []
-        data: list[int] = []
+        lengths: list[int] = []
+        for text in texts:
+            ids = [setdefault(word, len(local)) for word in text.lower().split()]
+            cols.extend(ids)
+            lengths.append(len(ids))
+        entries = []
         for word in local:
             entry = memo.get(word)
             if entry is None:
                 entry = memo[word] = self._word_grams(word)
-            indices.extend(entry[0])
-            data.extend(entry[1])
-            indptr.append(len(indices))
+            entries.append(entry)
+        indptr = np.zeros(len(entries) + 1, dtype=np.int64)
+        if entries:
+            np.cumsum([len(e[0]) for e in entries], out=indptr[1:])
+            indices = np.concatenate([e[0] for e in entries])
+            data = np.concatenate([e[1] for e in entries])
+        else:
+            indices = np.zeros(0, dtype=np.int64)
+            data = np.zeros(0, dtype=np.float64)
         n_features = len(self.idf_)
-        words = sp.csr_matrix(
-            (
-                np.asarray(data, dtype=np.float64),
-                np.asarray(indices, dtype=np.int64),
-                np.asarray(indptr, dtype=np.int64),
-            ),
-            shape=(len(local), n_features),
-        )
+        words = sp.csr_matrix((data, indices, indptr), shape=(len(local), n_features))
+        doc_indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=doc_indptr[1:])
         docs = sp.csr_matrix(
-            (
-                np.ones(len(rows), dtype=np.float64),
-                (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
-            ),
+            (np.ones(len(cols), dtype=np.float64), np.asarray(cols, dtype=np.int64), doc_indptr),
             shape=(len(texts), len(local)),
         )
         counts = sp.csr_matrix(docs @ words, dtype=np.float64)

@@ -78,7 +78,7 @@ class WordNgrams:
             indices.extend([c for c in uni if c is not None])
             indices.extend([c for c in bi if c is not None])
             indptr.append(len(indices))
-            locator.add(text, low, uni, bi)
+            locator.add(text, low, tokens, uni, bi)
         X = sp.csr_matrix(
             (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
             shape=(len(texts), len(self.idf)),
@@ -106,11 +106,11 @@ class NgramLocator:
         self.pattern = pattern
         self.vocabulary = vocabulary
         self.bigrams = bigrams
-        self._rows: list[tuple[str, str, list[int | None], list[int | None]]] = []
+        self._rows: list[tuple[str, str, list[str], list[int | None], list[int | None]]] = []
 
-    def add(self, text: str, low: str, uni: list[int | None], bi: list[int | None]) -> None:
-        """Register a text, its lower-cased form and the vocabulary column of each unigram and bigram."""
-        self._rows.append((text, low, uni, bi))
+    def add(self, text: str, low: str, tokens: list[str], uni: list[int | None], bi: list[int | None]) -> None:
+        """Register a text, its lower-cased form, its tokens and the vocabulary column of each n-gram."""
+        self._rows.append((text, low, tokens, uni, bi))
 
     def add_text(self, text: str) -> None:
         """Register a text the locator tokenizes itself."""
@@ -118,16 +118,16 @@ class NgramLocator:
         tokens = self.pattern.findall(low)
         get = self.vocabulary.get
         bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:])] if self.bigrams else []
-        self.add(text, low, [get(t) for t in tokens], bi)
+        self.add(text, low, tokens, [get(t) for t in tokens], bi)
 
     def occurrences(self, i: int) -> list[Occurrence]:
         """Every vocabulary n-gram occurrence of text ``i``."""
-        _, _, uni, bi = self._rows[i]
+        _, _, _, uni, bi = self._rows[i]
         return self.find(i, {c: 0.0 for c in (*uni, *bi) if c is not None}.keys())
 
     def find(self, i: int, columns: Any) -> list[Occurrence]:
         """``(column, start, end)`` of each occurrence in text ``i`` of the given columns."""
-        text, low, uni, bi = self._rows[i]
+        text, low, tokens, uni, bi = self._rows[i]
         need_uni = [j for j, c in enumerate(uni) if c is not None and c in columns]
         need_bi = [j for j, c in enumerate(bi) if c is not None and c in columns]
         if not need_uni and not need_bi:
@@ -135,11 +135,15 @@ class NgramLocator:
         if len(low) != len(text):  # lower-casing moved characters: locate in the original text
             return [o for o in locate_ngrams(text, self.pattern, self.vocabulary, bigrams=self.bigrams) if o[0] in columns]
         last = max(need_uni[-1] if need_uni else 0, need_bi[-1] + 1 if need_bi else 0)
+        # Token k is the first occurrence of its text after token k-1: the pattern's matches are
+        # leftmost and only non-word characters lie between them.
         spans = []
-        for k, m in enumerate(self.pattern.finditer(low)):
-            spans.append(m.span())
-            if k == last:
-                break
+        end = 0
+        find = low.find
+        for token in tokens[: last + 1]:
+            start = find(token, end)
+            end = start + len(token)
+            spans.append((start, end))
         out: list[Occurrence] = [(uni[j], spans[j][0], spans[j][1]) for j in need_uni]  # type: ignore[misc]
         out.extend((bi[j], spans[j][0], spans[j + 1][1]) for j in need_bi)  # type: ignore[misc]
         return out

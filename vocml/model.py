@@ -246,24 +246,18 @@ class Classifier:
         The weight of a feature is its tf-idf value times the label's relative coefficient; computed
         for the whole batch at once, then the top positive ones per row are kept.
         """
-        rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+        n = W.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(W.indptr))
         weights = W.data * self._word_push[best[rows], W.indices]
-        order = np.lexsort((-weights, rows))
-        indptr = W.indptr.tolist()
-        order_list = order.tolist()
-        weight_list = weights.tolist()
-        col_list = W.indices.tolist()
-        out: list[dict[int, float]] = []
-        keep = MAX_EVIDENCE * 2
-        for i in range(W.shape[0]):
-            grams: dict[int, float] = {}
-            for j in order_list[indptr[i] : min(indptr[i + 1], indptr[i] + keep)]:
-                w = weight_list[j]
-                if w <= 0:
-                    break
-                grams[col_list[j]] = w
-            out.append(grams)
-        return out
+        positive = weights > 0
+        rows, weights, cols = rows[positive], weights[positive], W.indices[positive]
+        order = np.lexsort((-weights, rows))  # by row, strongest first (ties keep column order)
+        rows, weights, cols = rows[order], weights[order], cols[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
+        keep = rank < MAX_EVIDENCE * 2
+        rows, weight_list, col_list = rows[keep], weights[keep].tolist(), cols[keep].tolist()
+        bounds = np.searchsorted(rows, np.arange(n + 1)).tolist()
+        return [dict(zip(col_list[lo:hi], weight_list[lo:hi], strict=True)) for lo, hi in zip(bounds, bounds[1:], strict=False)]
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
