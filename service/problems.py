@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -124,9 +125,30 @@ async def vocml_error_handler(request: Request, exc: Exception) -> Response:
     return respond(request, problem(status, title, detail, code=exc.code, errors=errors), headers)
 
 
+# API paths that take no token; every other /v1/ path (and /metrics) authenticates before validating.
+OPEN_API_PATHS = frozenset({"/v1/session"})
+
+
+def _needs_token(request: Request) -> bool:
+    path = request.url.path
+    return (path.startswith("/v1/") or path == "/metrics") and path not in OPEN_API_PATHS
+
+
 async def validation_handler(request: Request, exc: Exception) -> Response:
-    """Request validation errors: one entry per field, with the fix."""
+    """Request validation errors: one entry per field, with the fix.
+
+    FastAPI parses the body and query before running the token dependency; a request without a
+    valid token gets its 401 first, so an anonymous caller learns nothing about the route's fields.
+    """
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None and _needs_token(request):
+        from service.deps import resolve_principal
+
+        try:
+            await run_in_threadpool(resolve_principal, request, engine)
+        except AuthError as auth_error:
+            return await vocml_error_handler(request, auth_error)
     errors = []
     for err in exc.errors():
         kind = str(err.get("type", ""))

@@ -144,9 +144,7 @@ class ErrorModel:
             return point, low, high
         rng = np.random.default_rng(seed)
         observed = rng.dirichlet(model_counts + 0.5, size=draws)  # (draws, 3)
-        rates = np.stack([rng.dirichlet(row + 1.0, size=draws) for row in self.counts], axis=1)  # (draws, 3, 3)
-        inverse = np.linalg.pinv(np.transpose(rates, (0, 2, 1)))
-        p = np.einsum("dij,dj->di", inverse, observed)
+        p = np.einsum("dij,dj->di", self._inverse_draws(draws), observed)
         p = np.clip(p, 0.0, 1.0)
         p = p / np.where(p.sum(axis=1, keepdims=True) > 0, p.sum(axis=1, keepdims=True), 1.0)
         true = p * m_total + reviewed_counts
@@ -157,6 +155,20 @@ class ErrorModel:
             return point, None, None
         low, high = np.percentile(shares, [2.5, 97.5])
         return point, float(low), float(high)
+
+    def _inverse_draws(self, draws: int) -> np.ndarray:
+        """``draws`` inverses of confusion matrices drawn from each row's Dirichlet posterior (fixed seed).
+
+        They do not depend on a period's counts, so every point of every trend shares one set: computed
+        once per model and number of draws (the batched pseudo-inverse is most of the bootstrap's cost).
+        """
+        cache: dict[int, np.ndarray] = self.__dict__.setdefault("_inverse_cache", {})
+        inverse = cache.get(draws)
+        if inverse is None:
+            rng = np.random.default_rng(1)
+            rates = np.stack([rng.dirichlet(row + 1.0, size=draws) for row in self.counts], axis=1)  # (draws, 3, 3)
+            inverse = cache[draws] = np.linalg.pinv(np.transpose(rates, (0, 2, 1)))
+        return inverse
 
     def _true_counts(self, model_counts: np.ndarray, m_total: float) -> np.ndarray:
         if m_total == 0:

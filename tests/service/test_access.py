@@ -187,6 +187,30 @@ def test_no_api_route_is_left_open(client: Any, helpers: Any) -> None:
     assert checked >= 15  # guard: the walk really found the API
 
 
+def test_invalid_requests_without_a_token_get_401_not_422(client: Any, tokens: Any, helpers: Any) -> None:
+    """Malformed JSON, wrong fields or bad query values: the missing token is reported first."""
+    import re
+
+    checked = 0
+    for template, operations in client.app.openapi()["paths"].items():
+        if template in OPEN_ROUTES or not template.startswith("/v1/"):
+            continue
+        path = re.sub(r"\{[^}]+\}", "x1", template)
+        for method in sorted(m.upper() for m in operations if m in ("get", "post", "put", "patch", "delete")):
+            for kwargs in (
+                {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+                {"params": {"limit": "-5", "period": "fortnight", "start": "not-a-date"}},
+            ):
+                r = client.request(method, path, **kwargs)
+                assert r.status_code == 401, f"{method} {template} answered {r.status_code}: {r.text[:200]}"
+                helpers.assert_problem(r, 401)
+                checked += 1
+    assert checked >= 30
+    # with a valid token the same malformed body is a 422 naming the problem
+    r = client.post("/v1/classify", content=b"{not json", headers={**tokens["uploader"], "Content-Type": "application/json"})
+    helpers.assert_problem(r, 422)
+
+
 def _revoke_elsewhere(client: Any, name: str) -> None:
     """Revoke a token straight in the database, as `vocml token revoke` or another worker would."""
     engine = client.app.state.engine
