@@ -90,7 +90,11 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
         with engine.connect() as conn:
             if count_tokens(conn) == 0:
                 log.warning("no API tokens yet; create one with `vocml token create --role admin`")
-        worker = BatchWorker(engine, model, settings, on_rows=metrics.add_batch_rows)
+        from vocml.bundle import default_model_dir
+
+        # A helper process can reload the model only when it came from a bundle on disk.
+        bundle = None if classifier is not None else (settings.model_dir or default_model_dir())
+        worker = BatchWorker(engine, model, settings, on_rows=metrics.add_batch_rows, model_dir=bundle)
         app.state.worker = worker
         worker.start()
         log.info("service started", extra={"event": "started", "model": model.version})

@@ -10,9 +10,13 @@ claimed with a conditional update and kept with a heartbeat; a stale claim is ta
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 from pathlib import Path
@@ -29,7 +33,8 @@ from service.store import existing_ids, insert_records, record_row
 from service.uploads import SpooledFile
 from vocml.data import Record, detect_format, iter_rows
 from vocml.errors import DataError
-from vocml.model import Classifier
+from vocml.model import Classifier, Prediction
+from vocml.stream import init_predict_worker, predict_in_worker
 
 log = logging.getLogger("vocml.service.batches")
 
@@ -122,20 +127,30 @@ class LostClaim(Exception):
 class BatchWorker:
     """A background thread that processes queued batches, owned by the app's lifespan.
 
+    Large batches (``batch_helper_min_bytes`` and up) are classified in a helper process, one chunk
+    ahead, while this thread parses and stores: classification is most of a row's cost and would
+    otherwise leave the second core idle. Chunks are still stored one at a time, in order, each with
+    its checkpoint; if the helper dies, this thread classifies the rest itself.
+
     Args:
         on_rows: called with ``(stored, rejected)`` after each chunk (metrics).
+        model_dir: the bundle the helper process loads (``None``: no helper).
     """
 
     def __init__(
         self, engine: Engine, classifier: Classifier, settings: Settings,
-        on_rows: Callable[[int, int], None] | None = None,
+        on_rows: Callable[[int, int], None] | None = None, model_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.classifier = classifier
+        # The bundle a helper process can load to classify large batches beside this thread; None
+        # (e.g. a classifier built in memory) keeps all classification in this thread.
+        self.model_dir = model_dir
         self.settings = settings
         self.on_rows = on_rows
         self.owner = secrets.token_hex(8)
         self.stop_after_chunks: int | None = None  # tests: simulate a crash after this many chunks
+        self.helper_chunks = 0  # chunks classified by a helper process (for tests and logs)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vocml-batches", daemon=True)
@@ -224,42 +239,75 @@ class BatchWorker:
         default_time = row["created_at"]
         chunks = 0
         log.info("batch running", extra={"event": "batch_running", "batch": batch_id, "resume_from": consumed})
-        with path.open("rb") as fh:
-            items = iter_rows(
-                fh, fmt=row["fmt"], name=row["filename"], require_team=True, max_chars=self.settings.max_chars
-            )
-            try:
-                for _ in islice(items, consumed):
-                    pass
-                while True:
-                    chunk = list(islice(items, self.settings.chunk_rows))
-                    if not chunk:
-                        break
-                    self._store_chunk(batch_id, chunk, consumed, teams, default_time)
-                    consumed += len(chunk)
+        helper = self._helper_for(path)
+        try:
+            with path.open("rb") as fh:
+                items = iter_rows(
+                    fh, fmt=row["fmt"], name=row["filename"], require_team=True, max_chars=self.settings.max_chars
+                )
+                fatal: DataError | None = None
+
+                def read_ahead() -> _Chunk | None:
+                    nonlocal fatal
+                    try:
+                        return self._prepare(items, teams, helper)
+                    except DataError as e:  # the file cannot be read on: store what came before, then fail
+                        fatal = e
+                        return None
+
+                try:
+                    for _ in islice(items, consumed):
+                        pass
+                except DataError as e:
+                    fatal = e
+                ahead = read_ahead() if fatal is None else None
+                while ahead is not None:
+                    current = ahead
+                    ahead = read_ahead()  # the helper classifies it while this chunk is stored
+                    self._store_chunk(batch_id, current, consumed, default_time)
+                    consumed += len(current.chunk)
                     chunks += 1
                     if self.stop_after_chunks is not None and chunks >= self.stop_after_chunks:
                         self._stop.set()  # simulated crash: this worker stops for good
                     if self._stop.is_set():
                         return  # left 'running' with its checkpoint; resumed by the next worker
-            except DataError as e:
-                self._finish(batch_id, "failed", str(e))
-                return
+                if fatal is not None:
+                    self._finish(batch_id, "failed", str(fatal))
+                    return
+        finally:
+            if helper is not None:
+                helper.shutdown(wait=False, cancel_futures=True)
         self._finish(batch_id, "done", None)
         path.unlink(missing_ok=True)
 
-    def _store_chunk(
-        self, batch_id: str, chunk: list[Record | DataError], consumed: int,
-        teams: frozenset[str] | None, default_time: Any,
-    ) -> None:
+    def _helper_for(self, path: Path) -> ProcessPoolExecutor | None:
+        """A one-process pool that loads the bundle, for a file big enough to repay its start-up."""
+        if self.model_dir is None or self.settings.batch_helper_min_bytes < 0:
+            return None
+        if path.stat().st_size < self.settings.batch_helper_min_bytes:
+            return None
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),  # never fork a process that runs threads
+            initializer=init_predict_worker,
+            initargs=(str(self.model_dir), self.classifier.threshold),
+        )
+
+    def _prepare(
+        self, items: Iterator[Record | DataError], teams: frozenset[str] | None, helper: ProcessPoolExecutor | None
+    ) -> _Chunk | None:
+        """Read the next chunk, sort out its rejected rows and known ids, and start classifying the rest."""
+        chunk = list(islice(items, self.settings.chunk_rows))
+        if not chunk:
+            return None
         errors: list[dict[str, Any]] = []
         valid: list[Record] = []
         for item in chunk:
             if isinstance(item, DataError):
-                errors.append({"batch_id": batch_id, "line": item.line, "field": item.field, "message": item.detail})
+                errors.append({"line": item.line, "field": item.field, "message": item.detail})
             elif teams is not None and item.team not in teams:
                 errors.append({
-                    "batch_id": batch_id, "line": item.line, "field": "team",
+                    "line": item.line, "field": "team",
                     "message": "this token may not write this row's team; upload it with a token for that team",
                 })
             else:
@@ -267,7 +315,30 @@ class BatchWorker:
         with self.engine.connect() as conn:
             known = existing_ids(conn, [(r.team, r.id) for r in valid if r.id is not None])  # type: ignore[misc]
         fresh, duplicates = _dedupe(valid, known)
-        predictions = self.classifier.classify(fresh) if fresh else []
+        future = None
+        if fresh and helper is not None:
+            try:
+                future = helper.submit(predict_in_worker, [r.text for r in fresh])
+            except BrokenProcessPool:
+                future = None
+        return _Chunk(chunk, errors, fresh, duplicates, future)
+
+    def _predictions(self, prepared: _Chunk) -> list[Prediction]:
+        if not prepared.fresh:
+            return []
+        if prepared.future is not None:
+            try:
+                predictions = list(prepared.future.result())
+                self.helper_chunks += 1
+                return predictions
+            except BrokenProcessPool:
+                log.warning("batch helper process died; classifying in the worker thread", extra={"event": "helper_lost"})
+        return self.classifier.classify(prepared.fresh)
+
+    def _store_chunk(self, batch_id: str, prepared: _Chunk, consumed: int, default_time: Any) -> None:
+        chunk, fresh, duplicates = prepared.chunk, prepared.fresh, prepared.duplicates
+        errors = [{"batch_id": batch_id, **e} for e in prepared.errors]
+        predictions = self._predictions(prepared)
         now = utcnow()
         with self.engine.begin() as conn:
             # Re-check inside the transaction: another process may have stored some of these meanwhile.
@@ -306,6 +377,17 @@ class BatchWorker:
                 .values(status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow())
             )
         log.info("batch finished", extra={"event": f"batch_{status}", "batch": batch_id})
+
+
+@dataclass
+class _Chunk:
+    """A chunk read ahead: its rows, rejected rows, new rows to store, duplicates, and their classification."""
+
+    chunk: list[Record | DataError]
+    errors: list[dict[str, Any]]
+    fresh: list[Record]
+    duplicates: int
+    future: Future[list[Prediction]] | None
 
 
 def _dedupe(valid: list[Record], known: set[tuple[str, str]]) -> tuple[list[Record], int]:

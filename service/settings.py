@@ -30,6 +30,9 @@ class Settings:
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         bootstrap_draws: parametric bootstrap draws for the adjusted share interval.
         public_url: the address printed with the first admin token.
+        batch_helper_min_bytes: uploads at least this large are classified in a helper process beside
+            the batch thread (it loads the model in a few seconds, then doubles the rows per second);
+            -1 never starts one.
         auth_cache_seconds: how long a worker trusts a bearer token it has looked up; a token revoked
             through another worker or the CLI stops working within this time (0: look up every request).
     """
@@ -47,6 +50,7 @@ class Settings:
     bootstrap_draws: int = 200
     public_url: str = "http://127.0.0.1:8000"
     auth_cache_seconds: float = 2.0
+    batch_helper_min_bytes: int = 5 * 1024 * 1024
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -91,4 +95,5 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         bootstrap_draws=_int(env, "VOCML_BOOTSTRAP_DRAWS", Settings.bootstrap_draws),
         public_url=env.get("VOCML_PUBLIC_URL") or Settings.public_url,
         auth_cache_seconds=_float(env, "VOCML_AUTH_CACHE_SECONDS", Settings.auth_cache_seconds),
+        batch_helper_min_bytes=_int(env, "VOCML_BATCH_HELPER_MIN_BYTES", Settings.batch_helper_min_bytes),
     )

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from vocml.data import DEFAULT_MAX_CHARS, Record, iter_rows
 from vocml.errors import DataError
-from vocml.model import Classifier
+from vocml.model import Classifier, Prediction
 
 _WORKER_MODEL: Classifier | None = None
 
@@ -38,6 +38,18 @@ def _classify_in_worker(texts: list[str], ids: list[str]) -> list[str]:
     if _WORKER_MODEL is None:
         raise RuntimeError("worker used before its initializer loaded the model")
     return _lines(_WORKER_MODEL, texts, ids)
+
+
+def init_predict_worker(model_dir: str, threshold: float | None) -> None:
+    """Process-pool initializer: load the bundle once per process (for :func:`predict_in_worker`)."""
+    _init_worker(model_dir, threshold)
+
+
+def predict_in_worker(texts: list[str]) -> list[Prediction]:
+    """Predictions for ``texts`` from the model :func:`init_predict_worker` loaded in this process."""
+    if _WORKER_MODEL is None:
+        raise RuntimeError("worker used before its initializer loaded the model")
+    return _WORKER_MODEL.classify(texts)
 
 
 def _lines(model: Classifier, texts: list[str], ids: list[str]) -> list[str]:

@@ -326,3 +326,41 @@ def test_stored_rows_export_in_the_data_contract(client: Any, tokens: Any, helpe
     assert {r.id for r in rows} == {"r1", "r2", "r3"}
     assert {r.label for r in rows} == {"needs_first"}
     assert {r.team for r in rows} == {"EMEA", "APAC"}
+
+
+def test_large_batches_are_classified_in_a_helper_process_with_the_same_results(
+    make_client: Any, sqlite_settings: Any, helpers: Any, shipped_model: Any
+) -> None:
+    """The helper process loads the shipped bundle; stored labels equal classifying in-process."""
+    from dataclasses import replace
+
+    settings = replace(sqlite_settings, chunk_rows=20, batch_helper_min_bytes=0)
+    client = make_client(settings)  # the real model, loaded from its bundle
+    assert client.app.state.worker.model_dir is not None
+    tokens = helpers.make_tokens(client)
+    texts = [r.text for r in read_records("data/gold.jsonl")[:70]]
+    lines = ["id,text,team,source"] + [f'g{i},"{t.replace(chr(34), chr(34) * 2)}",EMEA,call_note' for i, t in enumerate(texts)]
+    lines.append(",,EMEA,call_note")  # one rejected row (empty text) in the last chunk
+    r = helpers.upload(client, "\n".join(lines) + "\n", tokens["uploader"])
+    body = helpers.wait_batch(client, r.json()["id"], tokens["uploader"], timeout=180)
+    assert (body["status"], body["rows_stored"], body["rows_rejected"]) == ("done", 70, 1), body
+    with client.app.state.engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(records.c.external_id, records.c.label)).all())
+    expected = [p.label for p in shipped_model.classify(texts)]
+    assert [stored[f"g{i}"] for i in range(70)] == expected
+    assert client.app.state.worker.helper_chunks == 4  # every chunk went through the helper
+
+
+def test_a_dead_helper_falls_back_to_the_worker_thread(client: Any) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from service.batches import _Chunk
+    from vocml.data import Record
+
+    worker = client.app.state.worker
+    future: Future[Any] = Future()
+    future.set_exception(BrokenProcessPool("helper killed"))
+    fresh = [Record(text="Asked about their goals before any demo.", team="EMEA", line=2)]
+    predictions = worker._predictions(_Chunk([*fresh], [], fresh, 0, future))
+    assert [p.label for p in predictions] == [p.label for p in worker.classifier.classify(fresh)]

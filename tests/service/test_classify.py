@@ -38,6 +38,10 @@ def test_classify_returns_library_predictions_in_order(real_client: Any, shipped
         assert sum(res["scores"].values()) == pytest.approx(1.0, abs=1e-3)
         for ev in res["evidence"]:
             assert item["text"][ev["start"] : ev["end"]] == ev["phrase"]
+    # the documented response model describes exactly what is sent
+    from service.schemas import ClassifyOut
+
+    assert ClassifyOut.model_validate(body).model_dump(mode="json") == body
 
 
 def test_classify_stores_nothing(client: Any, tokens: Any) -> None:
