@@ -79,7 +79,7 @@ class ChunkTokenizer:
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.vocab = tokenizer.vocab
-        self._chunks: dict[str, list[str]] = {}
+        self._chunks: dict[str, tuple[list[str], list[bool]]] = {}
 
     def __call__(self, text: str) -> Doc:
         """The ``Doc`` of ``text``, identical to ``tokenizer(text)``."""
@@ -88,17 +88,20 @@ class ChunkTokenizer:
         chunks = self._chunks
         if len(chunks) > MAX_CACHED_CHUNKS:
             chunks.clear()
-        words: list[str] = []
-        spaces: list[bool] = []
-        for chunk in text.split(" "):
-            pieces = chunks.get(chunk)
-            if pieces is None:
-                pieces = chunks[chunk] = [t.text for t in self.tokenizer(chunk)]
-            words.extend(pieces)
-            spaces.extend([False] * (len(pieces) - 1))
-            spaces.append(True)
+        get = chunks.get
+        entries = [get(chunk) or self._split(chunk) for chunk in text.split(" ")]
+        words = [word for pieces, _ in entries for word in pieces]
+        spaces = [space for _, trailing in entries for space in trailing]
+        if len(spaces) != len(words):  # a chunk spaCy gives no token for: let spaCy do the whole text
+            return self.tokenizer(text)
         spaces[-1] = False
         return Doc(self.vocab, words=words, spaces=spaces)
+
+    def _split(self, chunk: str) -> tuple[list[str], list[bool]]:
+        """spaCy's tokens of one chunk, and their trailing spaces inside a text (only the last has one)."""
+        pieces = [t.text for t in self.tokenizer(chunk)]
+        entry = self._chunks[chunk] = (pieces, [False] * (len(pieces) - 1) + [True] if pieces else [])
+        return entry
 
     def pipe(self, texts: Iterable[str]) -> Iterator[Doc]:
         """``Doc`` objects for ``texts``, in order."""
