@@ -7,6 +7,8 @@ the database is migrated and the model loaded in the lifespan.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,10 +22,10 @@ from service import problems
 from service.auth import TokenCache, count_tokens
 from service.batches import BatchWorker
 from service.db import make_engine, migrate
-from service.metrics import Metrics
+from service.metrics import Metrics, MetricsShare
 from service.routes import ROUTERS, dashboard
 from service.routes.classify import MAX_BODY_BYTES
-from service.settings import Settings, get_settings
+from service.settings import Settings, get_settings, metrics_path
 from service.trends import ErrorModel
 from vocml.model import Classifier
 
@@ -66,6 +68,19 @@ class ObserveMiddleware:
             )
 
 
+PUBLISH_SECONDS = 2.0
+
+
+async def _publish_every(share: MetricsShare, seconds: float) -> None:
+    """Publish this worker's metrics for the other workers' ``/metrics`` until cancelled."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(share.publish)
+        except OSError as e:  # a full or read-only disk must not take the service down
+            log.warning("metrics not published", extra={"event": "metrics_publish_failed", "error": str(e)})
+
+
 def create_app(settings: Settings | None = None, *, classifier: Classifier | None = None) -> FastAPI:
     """Build the app.
 
@@ -97,11 +112,18 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
         worker = BatchWorker(engine, model, settings, on_rows=metrics.add_batch_rows, model_dir=bundle)
         app.state.worker = worker
         worker.start()
+        share = app.state.metrics_share
+        publishing = asyncio.create_task(_publish_every(share, PUBLISH_SECONDS))
         log.info("service started", extra={"event": "started", "model": model.version})
         try:
             yield {}
         finally:
+            publishing.cancel()
             worker.stop()
+            try:
+                share.publish()  # the last counts of this worker stay in the total
+            except OSError as e:
+                log.warning("metrics not published", extra={"event": "metrics_publish_failed", "error": str(e)})
             engine.dispose()
 
     app = FastAPI(
@@ -114,6 +136,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.metrics = metrics
     app.state.problem_html = None
     app.state.token_cache = TokenCache(settings.auth_cache_seconds)
+    app.state.metrics_share = MetricsShare(metrics_path(settings), metrics)
     problems.install(app)
     dashboard.install(app)  # /static and HTML problems for pages
     for router in ROUTERS:

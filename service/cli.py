@@ -105,6 +105,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Created the first admin token (shown once, keep it safe):\n  {first.token}", file=sys.stderr)
         print(f"Dashboard (one-time sign-in link): {url}/#token={first.token}", file=sys.stderr)
     print(f"vocml serving on {url} (API docs: {url}/docs)", file=sys.stderr)
+    from service.metrics import MetricsShare
+    from service.settings import get_settings, metrics_path
+
+    MetricsShare.clear(metrics_path(get_settings()))  # this server's workers count from zero
     run_uvicorn("service.app:create_app", host=args.host, port=args.port, workers=args.workers, log_config=log_config())
     return 0
 

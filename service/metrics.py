@@ -1,10 +1,21 @@
-"""Prometheus metrics in the text exposition format, kept in-process (one set per worker process)."""
+"""Prometheus metrics in the text exposition format, summed over every worker process of a server.
+
+Each process counts in memory (:class:`Metrics`) and publishes a snapshot to a shared directory
+(:class:`MetricsShare`); ``GET /metrics``, whichever worker answers it, renders the sum of all
+snapshots. A worker that exited keeps its file, so totals never go backwards while the server runs;
+``vocml serve`` clears the directory when it starts.
+"""
 
 from __future__ import annotations
 
 import bisect
+import json
+import os
+import secrets
 import threading
 from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -50,6 +61,38 @@ class Metrics:
             self.batch_rows_rejected += rejected
             self.texts_classified += stored
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything counted so far, JSON-ready."""
+        with self._lock:
+            return {
+                "requests": [[*k, n] for k, n in self.requests.items()],
+                "latency": [
+                    [*k, list(b), self.latency_sum[k], self.latency_count[k]] for k, b in self.latency_buckets.items()
+                ],
+                "texts_classified": self.texts_classified,
+                "batch_rows_stored": self.batch_rows_stored,
+                "batch_rows_rejected": self.batch_rows_rejected,
+            }
+
+    @classmethod
+    def combined(cls, snapshots: list[dict[str, Any]]) -> Metrics:
+        """A :class:`Metrics` holding the sum of ``snapshots``."""
+        total = cls()
+        for snap in snapshots:
+            for method, route, status, n in snap.get("requests", []):
+                total.requests[(method, route, str(status))] += int(n)
+            for method, route, buckets, seconds, count in snap.get("latency", []):
+                key = (method, route)
+                mine = total.latency_buckets.setdefault(key, [0] * len(BUCKETS))
+                for i, n in enumerate(buckets[: len(BUCKETS)]):
+                    mine[i] += int(n)
+                total.latency_sum[key] += float(seconds)
+                total.latency_count[key] += int(count)
+            total.texts_classified += int(snap.get("texts_classified", 0))
+            total.batch_rows_stored += int(snap.get("batch_rows_stored", 0))
+            total.batch_rows_rejected += int(snap.get("batch_rows_rejected", 0))
+        return total
+
     def render(self) -> str:
         """The text exposition format."""
         out: list[str] = []
@@ -81,3 +124,44 @@ class Metrics:
                 out.append(f"# TYPE {name} counter")
                 out.append(f"{name} {value}")
         return "\n".join(out) + "\n"
+
+
+class MetricsShare:
+    """Where the worker processes of one server publish their :class:`Metrics` snapshots.
+
+    Args:
+        directory: shared by the workers (created if missing).
+        metrics: this process's metrics.
+    """
+
+    def __init__(self, directory: Path, metrics: Metrics) -> None:
+        self.directory = directory
+        self.metrics = metrics
+        self.path = directory / f"{os.getpid()}-{secrets.token_hex(4)}.json"
+
+    def publish(self) -> None:
+        """Write this process's snapshot (atomically: readers never see half a file)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.metrics.snapshot()), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def render(self) -> str:
+        """The sum over every published snapshot, this process's counted live."""
+        snapshots = [self.metrics.snapshot()]
+        if self.directory.is_dir():
+            for path in sorted(self.directory.glob("*.json")):
+                if path == self.path:
+                    continue
+                try:
+                    snapshots.append(json.loads(path.read_text(encoding="utf-8")))
+                except (OSError, ValueError):
+                    continue  # a file being replaced or damaged: skip it this time
+        return Metrics.combined(snapshots).render()
+
+    @staticmethod
+    def clear(directory: Path) -> None:
+        """Remove every snapshot (a new server starts from zero)."""
+        if directory.is_dir():
+            for path in directory.glob("*.json"):
+                path.unlink(missing_ok=True)

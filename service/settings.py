@@ -30,6 +30,8 @@ class Settings:
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         bootstrap_draws: parametric bootstrap draws for the adjusted share interval.
         public_url: the address printed with the first admin token.
+        metrics_dir: where worker processes publish their metrics for ``/metrics`` to sum (default:
+            ``metrics`` beside the spool directory).
         batch_helper_min_bytes: uploads at least this large are classified in a helper process beside
             the batch thread (it loads the model in a few seconds, then doubles the rows per second);
             -1 never starts one.
@@ -50,7 +52,13 @@ class Settings:
     bootstrap_draws: int = 200
     public_url: str = "http://127.0.0.1:8000"
     auth_cache_seconds: float = 2.0
+    metrics_dir: Path | None = None
     batch_helper_min_bytes: int = 5 * 1024 * 1024
+
+
+def metrics_path(settings: Settings) -> Path:
+    """The directory of the workers' metrics snapshots."""
+    return settings.metrics_dir or settings.spool_dir.parent / "metrics"
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -96,4 +104,5 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("VOCML_PUBLIC_URL") or Settings.public_url,
         auth_cache_seconds=_float(env, "VOCML_AUTH_CACHE_SECONDS", Settings.auth_cache_seconds),
         batch_helper_min_bytes=_int(env, "VOCML_BATCH_HELPER_MIN_BYTES", Settings.batch_helper_min_bytes),
+        metrics_dir=Path(env["VOCML_METRICS_DIR"]) if env.get("VOCML_METRICS_DIR") else None,
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from service.deps import EngineDep, ViewerDep
-from service.metrics import Metrics
+from service.metrics import MetricsShare
 
 router = APIRouter(tags=["operations"])
 
@@ -27,6 +27,7 @@ def healthz(request: Request, engine: EngineDep) -> dict[str, object]:
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics(request: Request, _principal: ViewerDep) -> PlainTextResponse:
-    """Requests by route and status, latency histogram, texts classified, batch rows stored and rejected."""
-    registry: Metrics = request.app.state.metrics
-    return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    """Requests by route and status, latency histogram, texts classified, batch rows stored and rejected,
+    summed over the server's worker processes (each publishes its counts every few seconds)."""
+    share: MetricsShare = request.app.state.metrics_share
+    return PlainTextResponse(share.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
