@@ -94,29 +94,44 @@ def create_batch(engine: Engine, settings: Settings, upload: SpooledFile, princi
     return {"id": batch_id, "status": "queued"}, True
 
 
-def get_batch(engine: Engine, batch_id: str, principal: Principal, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:
-    """A batch with one page of its errors; :class:`NotFoundError` if it is not visible to the principal."""
+def get_batch(
+    engine: Engine, batch_id: str, principal: Principal, *, offset: int = 0, limit: int = 100,
+    duplicates_offset: int = 0, duplicates_limit: int = 100,
+) -> dict[str, Any]:
+    """A batch with one page of its rejected rows and one of its duplicate rows.
+
+    Raises:
+        NotFoundError: if it is not visible to the principal.
+    """
     with engine.connect() as conn:
         row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().first()
         if row is None or not principal.covers(row["scope"]):
             raise NotFoundError(f"no batch {batch_id!r} visible to this token")
-        errors = [
-            dict(e)
-            for e in conn.execute(
-                sa.select(batch_errors.c.line, batch_errors.c.field, batch_errors.c.message)
-                .where(batch_errors.c.batch_id == batch_id)
-                .order_by(batch_errors.c.id)
-                .offset(offset)
-                .limit(limit)
-            ).mappings()
-        ]
-    total = int(row["rows_rejected"])
+
+        def page(kind: str, start: int, size: int) -> list[dict[str, Any]]:
+            e = batch_errors.c
+            stmt = (
+                sa.select(e.line, e.field, e.message)
+                .where(e.batch_id == batch_id, e.kind == kind)
+                .order_by(e.id)
+                .offset(start)
+                .limit(size)
+            )
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+        errors = page("rejected", offset, limit)
+        duplicates = page("duplicate", duplicates_offset, duplicates_limit)
+    total, dup_total = int(row["rows_rejected"]), int(row["rows_duplicate"])
     return {
         **{k: row[k] for k in ("id", "status", "filename", "rows_total", "rows_stored", "rows_rejected",
                                "rows_duplicate", "created_at", "finished_at", "error")},
         "errors": errors,
         "errors_total": total,
         "errors_next_offset": offset + limit if offset + limit < total else None,
+        "duplicates": duplicates,
+        "duplicates_next_offset": (
+            duplicates_offset + duplicates_limit if duplicates_offset + duplicates_limit < dup_total else None
+        ),
     }
 
 
@@ -336,22 +351,26 @@ class BatchWorker:
         return self.classifier.classify(prepared.fresh)
 
     def _store_chunk(self, batch_id: str, prepared: _Chunk, consumed: int, default_time: Any) -> None:
-        chunk, fresh, duplicates = prepared.chunk, prepared.fresh, prepared.duplicates
-        errors = [{"batch_id": batch_id, **e} for e in prepared.errors]
+        chunk, fresh = prepared.chunk, prepared.fresh
+        errors = [{"batch_id": batch_id, "kind": "rejected", **e} for e in prepared.errors]
         predictions = self._predictions(prepared)
         now = utcnow()
         with self.engine.begin() as conn:
-            # Re-check inside the transaction: another process may have stored some of these meanwhile.
+            # Re-check inside the transaction: another process (or the chunk before, read ahead of
+            # being stored) may have stored some of these meanwhile.
             late = existing_ids(conn, [(r.team, r.id) for r in fresh if r.id is not None])  # type: ignore[misc]
-            rows = [
-                record_row(rec, pred, batch_id=batch_id, default_time=default_time, now=now)
-                for rec, pred in zip(fresh, predictions, strict=True)
-                if rec.id is None or (rec.team, rec.id) not in late
-            ]
-            duplicates += len(fresh) - len(rows)
+            rows = []
+            skipped = list(prepared.duplicates)
+            for rec, pred in zip(fresh, predictions, strict=True):
+                if rec.id is not None and (rec.team, rec.id) in late:
+                    skipped.append(rec)
+                else:
+                    rows.append(record_row(rec, pred, batch_id=batch_id, default_time=default_time, now=now))
+            duplicates = len(skipped)
             insert_records(conn, rows)
-            if errors:
-                conn.execute(batch_errors.insert(), errors)
+            listed = errors + [_duplicate_entry(batch_id, rec) for rec in skipped]
+            if listed:
+                conn.execute(batch_errors.insert(), listed)
             result = conn.execute(
                 batches.update()
                 .where(batches.c.id == batch_id, batches.c.owner == self.owner, batches.c.status == "running")
@@ -386,21 +405,28 @@ class _Chunk:
     chunk: list[Record | DataError]
     errors: list[dict[str, Any]]
     fresh: list[Record]
-    duplicates: int
+    duplicates: list[Record]
     future: Future[list[Prediction]] | None
 
 
-def _dedupe(valid: list[Record], known: set[tuple[str, str]]) -> tuple[list[Record], int]:
-    """Drop rows whose (team, id) is stored or repeats earlier in the chunk; return the rest and the count dropped."""
+def _dedupe(valid: list[Record], known: set[tuple[str, str]]) -> tuple[list[Record], list[Record]]:
+    """Split rows into new ones and those whose (team, id) is stored or repeats earlier in the chunk."""
     seen: set[tuple[str, str]] = set()
     fresh: list[Record] = []
-    duplicates = 0
+    duplicates: list[Record] = []
     for rec in valid:
         if rec.id is not None and rec.team is not None:
             key = (rec.team, rec.id)
             if key in known or key in seen:
-                duplicates += 1
+                duplicates.append(rec)
                 continue
             seen.add(key)
         fresh.append(rec)
     return fresh, duplicates
+
+
+def _duplicate_entry(batch_id: str, rec: Record) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id, "line": rec.line, "field": "id", "kind": "duplicate",
+        "message": f"a record with id {rec.id!r} is already stored for team {rec.team!r}; this row was skipped",
+    }

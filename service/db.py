@@ -5,7 +5,7 @@ Tables:
 * ``tokens``       hashed API tokens with a role and an optional team list
 * ``sessions``     dashboard sessions (hashed cookie value -> token)
 * ``batches``      uploads, their content hash, status, counters and the ``rows_consumed`` checkpoint
-* ``batch_errors`` rejected rows (line, field, message)
+* ``batch_errors`` rejected rows and rows skipped as duplicates (line, field, message, kind)
 * ``records``      stored texts with their prediction and review, unique per (team, external id)
 * ``label_counts`` counts by (team, source, day, label, kind) kept in step with ``records``; ``kind`` is
   ``model`` for the model's label or ``review`` for a reviewed one. Trends read only this table.
@@ -75,7 +75,10 @@ batch_errors = sa.Table(
     sa.Column("line", sa.Integer, nullable=True),
     sa.Column("field", sa.String(50), nullable=True),
     sa.Column("message", sa.Text, nullable=False),
+    # "rejected" (not stored: invalid) or "duplicate" (not stored: its id is already stored for its team)
+    sa.Column("kind", sa.String(16), nullable=False, server_default="rejected"),
     sa.Index("ix_batch_errors_batch", "batch_id", "id"),
+    sa.Index("ix_batch_errors_batch_kind", "batch_id", "kind", "id"),
 )
 
 records = sa.Table(

@@ -69,7 +69,8 @@ class BatchErrorOut(BaseModel):
 
 
 class BatchOut(BaseModel):
-    """A batch's progress; ``errors`` is one page of rejected rows (``errors_offset``, ``errors_limit``)."""
+    """A batch's progress; ``errors`` is one page of rejected rows (``errors_offset``, ``errors_limit``),
+    ``duplicates`` one page of rows skipped because their id was already stored for their team."""
 
     id: str
     status: BatchStatus
@@ -84,6 +85,8 @@ class BatchOut(BaseModel):
     errors: list[BatchErrorOut]
     errors_total: int
     errors_next_offset: int | None
+    duplicates: list[BatchErrorOut] = []
+    duplicates_next_offset: int | None = None
 
 
 class SayDoOut(BaseModel):

@@ -71,13 +71,19 @@ def list_batches(
     return rows[:limit]
 
 
-@router.get("/batches/{batch_id}", summary="Progress and rejected rows of a batch", response_model=BatchOut)
+@router.get("/batches/{batch_id}", summary="Progress, rejected and duplicate rows of a batch", response_model=BatchOut)
 def read_batch(
     batch_id: str,
     engine: EngineDep,
     principal: UploaderDep,
     errors_offset: Annotated[int, Query(ge=0)] = 0,
     errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    duplicates_offset: Annotated[int, Query(ge=0)] = 0,
+    duplicates_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, object]:
-    """Status, counters and one page of errors (``errors_offset``, ``errors_limit``)."""
-    return get_batch(engine, batch_id, principal, offset=errors_offset, limit=errors_limit)
+    """Status, counters, one page of rejected rows (``errors_offset``, ``errors_limit``) and one page of
+    rows skipped because their id was already stored (``duplicates_offset``, ``duplicates_limit``)."""
+    return get_batch(
+        engine, batch_id, principal, offset=errors_offset, limit=errors_limit,
+        duplicates_offset=duplicates_offset, duplicates_limit=duplicates_limit,
+    )

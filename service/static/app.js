@@ -107,46 +107,58 @@ function renderBatch(batch) {
     (batch.status === "done" ? ". Done." : "");
   const box = document.getElementById("batch-errors");
   box.replaceChildren();
-  if (batch.errors && batch.errors.length) {
-    const table = el("table", { class: "errors" });
-    table.append(el("caption", {}, `Rejected rows (${batch.errors_total})`));
-    const head = el("tr");
-    ["Line", "Field", "Reason"].forEach((h) => head.append(el("th", { scope: "col" }, h)));
-    const thead = el("thead");
-    thead.append(head);
-    table.append(thead);
-    const body = el("tbody");
-    const addRows = (errors) =>
-      errors.forEach((e) => {
-        const row = el("tr");
-        row.append(el("td", { class: "num" }, e.line === null ? "–" : String(e.line)));
-        row.append(el("td", {}, e.field || "–"));
-        row.append(el("td", {}, e.message));
-        body.append(row);
-      });
-    addRows(batch.errors);
-    table.append(body);
-    box.append(table);
-    // Every rejected row can be listed: page through the rest on request.
-    if (batch.errors_total > batch.errors.length && (batch.status === "done" || batch.status === "failed")) {
-      const more = el("button", { type: "button", id: "more-errors" }, "");
-      const label = () => `Show more rejected rows (${body.children.length} of ${batch.errors_total} shown)`;
-      more.textContent = label();
-      more.addEventListener("click", async () => {
-        const offset = body.children.length;
-        const result = await api(
-          "GET", `/v1/batches/${encodeURIComponent(batch.id)}?errors_offset=${offset}&errors_limit=1000`
-        );
-        if (!result.ok) {
-          more.textContent = "Could not load more: " + problemText(result);
-          return;
-        }
-        addRows(result.data.errors);
-        if (body.children.length >= batch.errors_total) more.remove();
-        else more.textContent = label();
-      });
-      box.append(more);
-    }
+  const finished = batch.status === "done" || batch.status === "failed";
+  rowTable(box, batch, {
+    rows: batch.errors, total: batch.errors_total, key: "errors", param: "errors",
+    caption: "Rejected rows", more: "rejected rows", id: "more-errors", finished,
+  });
+  rowTable(box, batch, {
+    rows: batch.duplicates, total: batch.rows_duplicate, key: "duplicates", param: "duplicates",
+    caption: "Skipped: id already stored", more: "skipped rows", id: "more-duplicates", finished,
+  });
+}
+
+// A table of listed rows (line, field, reason); when finished, the rest can be paged in on request.
+function rowTable(box, batch, opts) {
+  if (!opts.rows || !opts.rows.length) return;
+  const table = el("table", { class: "errors" });
+  table.append(el("caption", {}, `${opts.caption} (${opts.total})`));
+  const head = el("tr");
+  ["Line", "Field", "Reason"].forEach((h) => head.append(el("th", { scope: "col" }, h)));
+  const thead = el("thead");
+  thead.append(head);
+  table.append(thead);
+  const body = el("tbody");
+  const addRows = (rows) =>
+    rows.forEach((e) => {
+      const row = el("tr");
+      row.append(el("td", { class: "num" }, e.line === null ? "–" : String(e.line)));
+      row.append(el("td", {}, e.field || "–"));
+      row.append(el("td", {}, e.message));
+      body.append(row);
+    });
+  addRows(opts.rows);
+  table.append(body);
+  box.append(table);
+  if (opts.total > opts.rows.length && opts.finished) {
+    const more = el("button", { type: "button", id: opts.id }, "");
+    const label = () => `Show more ${opts.more} (${body.children.length} of ${opts.total} shown)`;
+    more.textContent = label();
+    more.addEventListener("click", async () => {
+      const offset = body.children.length;
+      const result = await api(
+        "GET",
+        `/v1/batches/${encodeURIComponent(batch.id)}?${opts.param}_offset=${offset}&${opts.param}_limit=1000`
+      );
+      if (!result.ok) {
+        more.textContent = "Could not load more: " + problemText(result);
+        return;
+      }
+      addRows(result.data[opts.key]);
+      if (body.children.length >= opts.total) more.remove();
+      else more.textContent = label();
+    });
+    box.append(more);
   }
 }
 

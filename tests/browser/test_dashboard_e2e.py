@@ -246,3 +246,27 @@ def test_fill_a_scorecard_and_see_it_beside_the_trend(seeded: Server, new_page, 
     sign_in(phone, seeded, "uploader", "/teams/North?period=month")
     phone.locator("#scorecards").scroll_into_view_if_needed()
     shot(phone, "beside-trend-phone")
+
+
+def test_rows_skipped_as_duplicates_are_listed_by_line(seeded: Server, new_page, shot, tmp_path) -> None:
+    first = tmp_path / "week1.csv"
+    first.write_text("id,team,source,created_at,text\ndup1,West,call_note,2026-10-20,Asked about goals first.\n")
+    second = tmp_path / "week2.csv"
+    second.write_text(
+        "id,team,source,created_at,text\n"
+        "dup2,West,call_note,2026-10-27,Listened before any demo.\n"
+        "dup1,West,call_note,2026-10-20,Asked about goals first (again from last week's export).\n"
+    )
+    page = new_page()
+    sign_in(page, seeded, "uploader", "/upload")
+    for path in (first, second):
+        page.goto(seeded.url + "/upload")  # a fresh form: the status shown belongs to this upload
+        page.get_by_label("File (CSV or JSONL)").set_input_files(str(path))
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_function("document.getElementById('batch-status').textContent === 'done'", timeout=60_000)
+    assert "1 duplicates" in page.locator("#batch-counts").inner_text()
+    table = page.locator("table.errors", has_text="Skipped: id already stored")
+    assert table.locator("tbody tr").count() == 1
+    row = table.locator("tbody tr").first.inner_text()
+    assert row.startswith("3") and "dup1" in row  # file line 3, the id named
+    shot(page, "duplicates-listed")

@@ -177,6 +177,34 @@ def test_existing_ids_are_not_stored_twice(client: Any, tokens: Any, helpers: An
     body = helpers.wait_batch(client, helpers.upload(client, overlap, tokens["uploader"]).json()["id"], tokens["uploader"])
     assert (body["rows_stored"], body["rows_duplicate"], body["rows_rejected"]) == (2, 2, 0)
     assert count(client) == 5
+    # the skipped rows are listed by line, apart from the rejected ones
+    assert body["errors"] == []
+    assert [(d["line"], d["field"]) for d in body["duplicates"]] == [(2, "id"), (5, "id")]
+    assert "'r1'" in body["duplicates"][0]["message"] and "skipped" in body["duplicates"][0]["message"]
+
+
+def test_duplicates_are_paged_across_chunks(
+    make_client: Any, sqlite_settings: Any, fake_classifier: Any, helpers: Any
+) -> None:
+    from dataclasses import replace
+
+    client = make_client(replace(sqlite_settings, chunk_rows=7), fake_classifier)
+    tokens = helpers.make_tokens(client)
+    rows = "".join(f"d{i},text number {i},EMEA\n" for i in range(30))
+    helpers.wait_batch(client, helpers.upload(client, "id,text,team\n" + rows, tokens["uploader"]).json()["id"],
+                       tokens["uploader"])
+    again = "id,text,team\n" + rows + "".join(f"n{i},new text {i},EMEA\n" for i in range(5))
+    batch_id = helpers.upload(client, again, tokens["uploader"]).json()["id"]
+    body = helpers.wait_batch(client, batch_id, tokens["uploader"])
+    assert (body["rows_stored"], body["rows_duplicate"]) == (5, 30)
+    seen = []
+    offset: int | None = 0
+    while offset is not None:
+        page = client.get(f"/v1/batches/{batch_id}?duplicates_offset={offset}&duplicates_limit=8",
+                          headers=tokens["uploader"]).json()
+        seen += [d["line"] for d in page["duplicates"]]
+        offset = page["duplicates_next_offset"]
+    assert seen == list(range(2, 32))
 
 
 def test_team_limited_uploader_cannot_write_other_teams(client: Any, tokens: Any, helpers: Any) -> None:
@@ -362,5 +390,5 @@ def test_a_dead_helper_falls_back_to_the_worker_thread(client: Any) -> None:
     future: Future[Any] = Future()
     future.set_exception(BrokenProcessPool("helper killed"))
     fresh = [Record(text="Asked about their goals before any demo.", team="EMEA", line=2)]
-    predictions = worker._predictions(_Chunk([*fresh], [], fresh, 0, future))
+    predictions = worker._predictions(_Chunk([*fresh], [], fresh, [], future))
     assert [p.label for p in predictions] == [p.label for p in worker.classifier.classify(fresh)]
