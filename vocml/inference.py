@@ -74,7 +74,7 @@ class WordNgrams:
             low = text.lower()
             tokens = findall(low)
             uni = [vocab_get(t) for t in tokens]
-            bi = [vocab_get(a + " " + b) for a, b in zip(tokens, tokens[1:])] if bigrams else []
+            bi = [vocab_get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)] if bigrams else []
             indices.extend([c for c in uni if c is not None])
             indices.extend([c for c in bi if c is not None])
             indptr.append(len(indices))
@@ -117,7 +117,7 @@ class NgramLocator:
         low = text.lower()
         tokens = self.pattern.findall(low)
         get = self.vocabulary.get
-        bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:])] if self.bigrams else []
+        bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)] if self.bigrams else []
         self.add(text, low, tokens, [get(t) for t in tokens], bi)
 
     def occurrences(self, i: int) -> list[Occurrence]:

@@ -13,6 +13,7 @@ database; all loops are bounded. It prints:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -153,10 +154,8 @@ def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for t in threads:
         t.start()
-    try:
+    with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: reported below
         barrier.wait()
-    except threading.BrokenBarrierError:
-        pass
     started = time.perf_counter()
     for t in threads:
         t.join(600)

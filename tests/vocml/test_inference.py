@@ -126,3 +126,20 @@ def test_blocks_sum_like_the_stacked_matrix(tiny_classifier: Classifier) -> None
     assert sp.issparse(X) and X.shape[0] == len(CORPUS)
     clf = tiny_classifier.pipeline.named_steps["clf"]
     np.testing.assert_allclose(tiny_classifier.predict_proba(CORPUS), clf.predict_proba(X), rtol=1e-6, atol=1e-9)
+
+
+def test_other_word_settings_go_through_scikit_learn(tiny_records) -> None:  # type: ignore[no-untyped-def]
+    """A pipeline the direct path does not reproduce (word 1-3 grams) still classifies, with valid evidence."""
+    from vocml.model import build_pipeline
+
+    pipeline = build_pipeline(
+        {"features__word__ngram_range": (1, 3), "features__word__min_df": 1, "features__char__min_df": 1, "clf__cv": 3}
+    )
+    pipeline.fit([r.text for r in tiny_records], [r.label for r in tiny_records])
+    model = Classifier(pipeline)
+    assert model._fast_word is None
+    texts = [r.text for r in tiny_records[:6]]
+    np.testing.assert_allclose(model.predict_proba(texts), pipeline.predict_proba(texts), rtol=1e-6, atol=1e-9)
+    for text, pred in zip(texts, model.classify(texts), strict=True):
+        for ev in pred.evidence:
+            assert text[ev.start : ev.end] == ev.phrase
