@@ -61,14 +61,15 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
         """Turn cue hits from :meth:`match` into the indicator matrix."""
         check_is_fitted(self)
         index = {name: i for i, name in enumerate(self.cue_names_)}
-        rows, cols = [], []
-        n = 0
-        for n, row in enumerate(hits, start=1):
-            for name in row:
-                rows.append(n - 1)
-                cols.append(index[name])
-        data = np.ones(len(rows), dtype=np.float64)
-        return sp.csr_matrix((data, (rows, cols)), shape=(n, len(self.cue_names_)))
+        indptr = [0]
+        indices: list[int] = []
+        for row in hits:
+            indices.extend(sorted(index[name] for name in row))
+            indptr.append(len(indices))
+        return sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+            shape=(len(indptr) - 1, len(self.cue_names_)),
+        )
 
     def transform(self, X: Any) -> sp.csr_matrix:
         """Indicator matrix of shape (n_texts, n_cues); does not modify ``X``."""
@@ -81,6 +82,7 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
 
 
 MAX_MEMO_WORDS = 500_000
+SMALL_BATCH = 8  # up to this many texts, WordCharVectorizer merges counts per text (see _transform_few)
 
 
 class WordCharVectorizer(TransformerMixin, BaseEstimator):
@@ -161,6 +163,8 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         memo: dict[str, tuple[np.ndarray, np.ndarray]] = self.__dict__.setdefault("_memo", {})
         if len(memo) > MAX_MEMO_WORDS:
             memo.clear()
+        if len(texts) <= SMALL_BATCH:
+            return self._transform_few(texts, memo)
         # Each text as the ids of its words among this batch's distinct words (``str.split()`` splits
         # on runs of whitespace, as char_wb's normalisation does).
         local: dict[str, int] = {}
@@ -207,6 +211,45 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         norms[norms == 0] = 1.0
         counts.data /= norms[rows_of]
         return sp.csr_matrix(counts, dtype=self.dtype)
+
+    def _transform_few(self, texts: list[str], memo: dict[str, tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
+        """:meth:`transform` for a handful of texts: per text, merge its words' counts with numpy.
+
+        The same numbers as the batch path; the sparse products and conversions there cost more than
+        the arithmetic when there are only a few texts (one REST request).
+        """
+        indptr = [0]
+        all_cols: list[np.ndarray] = []
+        all_values: list[np.ndarray] = []
+        for text in texts:
+            entries = []
+            for word in text.lower().split():
+                entry = memo.get(word)
+                if entry is None:
+                    entry = memo[word] = self._word_grams(word)
+                entries.append(entry)
+            if entries:
+                cols, inverse = np.unique(np.concatenate([e[0] for e in entries]), return_inverse=True)
+                counts = np.bincount(inverse, weights=np.concatenate([e[1] for e in entries]), minlength=len(cols))
+            else:
+                cols, counts = np.zeros(0, dtype=np.int64), np.zeros(0)
+            if self.sublinear_tf:
+                counts = np.log(counts) + 1.0
+            values = counts * self.idf_[cols]
+            norm = np.sqrt(np.dot(values, values))
+            if norm > 0:
+                values /= norm
+            all_cols.append(cols)
+            all_values.append(values)
+            indptr.append(indptr[-1] + len(cols))
+        return sp.csr_matrix(
+            (
+                np.concatenate(all_values).astype(self.dtype),
+                np.concatenate(all_cols),
+                np.asarray(indptr, dtype=np.int64),
+            ),
+            shape=(len(texts), len(self.idf_)),
+        )
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The character n-grams, one per column."""

@@ -24,6 +24,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 # (column, start, end): an n-gram of the vocabulary and where it occurs in the text
 Occurrence = tuple[int, int, int]
+FEW_TEXTS = 8  # up to this many texts, rows are weighed one by one (see WordNgrams._weigh_few)
 
 
 class WordNgrams:
@@ -79,6 +80,8 @@ class WordNgrams:
             indices.extend([c for c in bi if c is not None])
             indptr.append(len(indices))
             locator.add(text, low, tokens, uni, bi)
+        if len(texts) <= FEW_TEXTS:
+            return self._weigh_few(indices, indptr), locator
         X = sp.csr_matrix(
             (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
             shape=(len(texts), len(self.idf)),
@@ -93,6 +96,26 @@ class WordNgrams:
         norms[norms == 0] = 1.0
         X.data /= norms[rows]
         return X, locator
+
+    def _weigh_few(self, indices: list[int], indptr: list[int]) -> sp.csr_matrix:
+        """The tf-idf rows of a few texts, text by text (the same arithmetic, without sparse conversions)."""
+        all_cols, all_values = [], []
+        for lo, hi in zip(indptr, indptr[1:], strict=False):
+            cols, counts = np.unique(np.asarray(indices[lo:hi], dtype=np.int32), return_counts=True)
+            values = counts.astype(self.dtype)
+            if self.sublinear:
+                np.log(values, values)
+                values += 1.0
+            values *= self.idf[cols]
+            norm = np.sqrt(np.square(values, dtype=np.float64).sum())
+            if norm > 0:
+                values /= norm
+            all_cols.append(cols)
+            all_values.append(values)
+        bounds = np.cumsum([0, *(len(c) for c in all_cols)])
+        return sp.csr_matrix(
+            (np.concatenate(all_values), np.concatenate(all_cols), bounds), shape=(len(all_cols), len(self.idf))
+        )
 
 
 class NgramLocator:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vocml.features import WORD_TOKEN_PATTERN, as_texts
-from vocml.inference import LinearScores, WordNgrams, locate_ngrams
+from vocml.inference import FEW_TEXTS, LinearScores, WordNgrams, locate_ngrams
 from vocml.model import Classifier
 
 CORPUS = [
@@ -49,6 +49,8 @@ FAST = WordNgrams(VECTORIZER)
 def test_word_ngrams_equal_the_vectorizer(texts: list[str]) -> None:
     X, locator = FAST.transform(texts)
     np.testing.assert_allclose(X.toarray(), VECTORIZER.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
+    many = texts * (FEW_TEXTS // len(texts) + 1)  # past FEW_TEXTS: the batch arithmetic
+    np.testing.assert_allclose(FAST.transform(many)[0].toarray(), VECTORIZER.transform(many).toarray(), rtol=1e-6, atol=1e-7)
     names = VECTORIZER.get_feature_names_out()
     for i, text in enumerate(texts):
         occ = locator.occurrences(i)
