@@ -6,6 +6,8 @@ database; all loops are bounded. It prints:
 1. ``POST /v1/classify`` with one text at concurrency 8: p50, p99 and requests/s;
 2. the same against a bare FastAPI app (same uvicorn settings, 2 workers) that runs a plain
    TfidfVectorizer + LogisticRegression ``predict`` (trained here on data/gold.jsonl), and the ratio;
+   both servers get the same 1,000 warm-up requests, then the load alternates between them in four
+   rounds, every measured request with a text not sent before;
 3. the upload of a 100,000-row CSV until the batch is ``done`` (rows/s);
 4. ``GET /v1/trends`` over 1,000,000 stored records (inserted directly with SQL, counts included), p50.
 """
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_classify import make_texts  # noqa: E402  (one text generator for every benchmark)
 
 ROOT = Path(__file__).resolve().parents[2]
+ROUNDS = 4  # classify load alternates between the two servers this many times
 TARGETS = {"p99_ms": 25.0, "ratio": 0.5, "upload_s": 60.0, "trends_p50_ms": 100.0}
 
 BARE_APP = textwrap.dedent(
@@ -103,15 +106,23 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0
     raise SystemExit(f"{url} did not become healthy in {timeout:.0f} s")
 
 
-def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, requests: int) -> dict[str, float]:
+def load(
+    url: str, headers: dict[str, str], texts: list[str], concurrency: int, requests: int, warm: list[str]
+) -> dict[str, float]:
     """POST one text per request from ``concurrency`` threads (one keep-alive connection each); ms and req/s.
+
+    Each measured request sends a text not sent before (``texts`` must hold ``requests`` of them), after
+    the server has answered the ``warm`` texts: a running server has seen traffic, but not these texts.
 
     The client is the standard library's ``http.client`` with bodies encoded up front: the load generator
     shares this 2-core machine with the server, and a heavier client (httpx costs ~1 ms of CPU per request,
     under one GIL for all 8 threads) inflates the tail of whichever server is measured.
     """
     parsed = urlsplit(url)
+    if len(texts) < requests:
+        raise SystemExit(f"need {requests} distinct texts, got {len(texts)}")
     bodies = [json.dumps({"items": [{"text": t}]}).encode() for t in texts]
+    warm_bodies = [json.dumps({"items": [{"text": t}]}).encode() for t in warm]
     send_headers = {**headers, "Content-Type": "application/json"}
     latencies: list[float] = []
     lock = threading.Lock()
@@ -125,13 +136,13 @@ def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, 
         if response.status != 200:
             raise RuntimeError(f"classify returned {response.status}: {payload[:200]!r}")
 
-    def worker() -> None:
+    def worker(index: int) -> None:
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
         conn.connect()
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            for _ in range(5):  # warm the connection
-                post(conn, bodies[0])
+            for body in warm_bodies[index::concurrency]:  # warm the server and the connection
+                post(conn, body)
             barrier.wait()
             while True:
                 with lock:
@@ -139,7 +150,7 @@ def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, 
                 if i is None:
                     return
                 t0 = time.perf_counter()
-                post(conn, bodies[i % len(bodies)])
+                post(conn, bodies[i])
                 elapsed = (time.perf_counter() - t0) * 1000
                 with lock:
                     latencies.append(elapsed)
@@ -151,7 +162,7 @@ def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, 
             conn.close()
 
     barrier = threading.Barrier(concurrency + 1)
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(concurrency)]
     for t in threads:
         t.start()
     with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: reported below
@@ -162,11 +173,16 @@ def load(url: str, headers: dict[str, str], texts: list[str], concurrency: int, 
     elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{len(failures)} client(s) failed: {failures[0]}")
-    latencies.sort()
+    return {"latencies": latencies, "seconds": elapsed}
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """p50, p99 and requests/s over every measured request of a server's rounds."""
+    latencies = sorted(x for r in rounds for x in r["latencies"])
     return {
         "p50_ms": statistics.median(latencies),
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "rps": len(latencies) / elapsed,
+        "rps": len(latencies) / sum(r["seconds"] for r in rounds),
     }
 
 
@@ -320,13 +336,18 @@ def print_classify(args: argparse.Namespace, results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000, help="classify requests per server")
+    parser.add_argument("--warmup", type=int, default=1000, help="requests (other texts) before measuring")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="server processes for both servers")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the uploaded CSV")
     parser.add_argument("--records", type=int, default=1_000_000, help="records stored for the trends query")
     parser.add_argument("--classify-only", action="store_true", help="skip the upload and trends parts")
     args = parser.parse_args()
-    texts = make_texts(500)
+    # distinct texts: the warm-up set, then one per measured request for each server
+    texts = make_texts(args.warmup + 2 * args.requests, seed=23)
+    warm = texts[: args.warmup]
+    vocml_texts = texts[args.warmup : args.warmup + args.requests]
+    bare_texts = texts[args.warmup + args.requests :]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="vocml-bench-") as name:
         tmp = Path(name)
@@ -335,13 +356,23 @@ def main() -> None:
         proc, token = start_vocml(tmp, port, args.workers)
         headers = {"Authorization": f"Bearer {token}"}
         try:
-            results["vocml"] = load(url, headers, texts, args.concurrency, args.requests)
             bare_port = free_port()
             bare = start_bare(tmp, bare_port, args.workers)
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            # Alternate rounds so both servers meet the same machine (this VM's speed drifts under load).
+            per_round = args.requests // ROUNDS
+            rounds: dict[str, list[dict[str, Any]]] = {"vocml": [], "bare": []}
             try:
-                results["bare"] = load(f"http://127.0.0.1:{bare_port}", {}, texts, args.concurrency, args.requests)
+                for r in range(ROUNDS):
+                    part = slice(r * per_round, (r + 1) * per_round)
+                    first_warm = warm if r == 0 else []
+                    rounds["vocml"].append(
+                        load(url, headers, vocml_texts[part], args.concurrency, per_round, first_warm)
+                    )
+                    rounds["bare"].append(load(bare_url, {}, bare_texts[part], args.concurrency, per_round, first_warm))
             finally:
                 stop(bare)
+            results["vocml"], results["bare"] = summarise(rounds["vocml"]), summarise(rounds["bare"])
             if args.classify_only:
                 print_classify(args, results)
                 return
