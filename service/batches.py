@@ -34,7 +34,7 @@ from service.uploads import SpooledFile
 from vocml.data import Record, detect_format, iter_rows
 from vocml.errors import DataError
 from vocml.model import Classifier, Prediction
-from vocml.stream import init_predict_worker, predict_in_worker
+from vocml.stream import init_worker, predict_in_worker
 
 log = logging.getLogger("vocml.service.batches")
 
@@ -304,7 +304,7 @@ class BatchWorker:
         return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # never fork a process that runs threads
-            initializer=init_predict_worker,
+            initializer=init_worker,
             initargs=(str(self.model_dir), self.classifier.threshold),
         )
 

@@ -36,16 +36,21 @@ class EvidenceOut(BaseModel):
     weight: float
 
 
-class PredictionOut(BaseModel):
-    """Exactly the library's prediction fields."""
+class RecordPredictionOut(BaseModel):
+    """A stored record's prediction: the library's prediction fields but its ``id``."""
 
-    id: str | None
     label: str
     confidence: float
     scores: dict[str, float]
     uncertain: bool
     cues: list[str]
     evidence: list[EvidenceOut]
+
+
+class PredictionOut(RecordPredictionOut):
+    """Exactly the library's prediction fields."""
+
+    id: str | None
 
 
 class ModelOut(BaseModel):
@@ -141,15 +146,6 @@ class ReviewOut(BaseModel):
     label: Label
     reviewed_by: str
     reviewed_at: datetime
-
-
-class RecordPredictionOut(BaseModel):
-    label: str
-    confidence: float
-    scores: dict[str, float]
-    uncertain: bool
-    cues: list[str]
-    evidence: list[EvidenceOut]
 
 
 class RecordOut(BaseModel):

@@ -175,20 +175,7 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
             ids = [setdefault(word, len(local)) for word in text.lower().split()]
             cols.extend(ids)
             lengths.append(len(ids))
-        entries = []
-        for word in local:
-            entry = memo.get(word)
-            if entry is None:
-                entry = memo[word] = self._word_grams(word)
-            entries.append(entry)
-        indptr = np.zeros(len(entries) + 1, dtype=np.int64)
-        if entries:
-            np.cumsum([len(e[0]) for e in entries], out=indptr[1:])
-            indices = np.concatenate([e[0] for e in entries])
-            data = np.concatenate([e[1] for e in entries])
-        else:
-            indices = np.zeros(0, dtype=np.int64)
-            data = np.zeros(0, dtype=np.float64)
+        indices, data, indptr = _stack([self._grams(word, memo) for word in local])
         n_features = len(self.idf_)
         words = sp.csr_matrix((data, indices, indptr), shape=(len(local), n_features))
         doc_indptr = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -200,16 +187,7 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         counts = sp.csr_matrix(docs @ words, dtype=np.float64)
         counts.sum_duplicates()
         counts.eliminate_zeros()
-        if self.sublinear_tf:
-            np.log(counts.data, counts.data)
-            counts.data += 1.0
-        counts.data *= self.idf_[counts.indices]
-        # l2-normalise each row (as TfidfVectorizer does) without sklearn's input checks, which cost
-        # more than the arithmetic for a single text
-        rows_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(rows_of, weights=counts.data**2, minlength=counts.shape[0]))
-        norms[norms == 0] = 1.0
-        counts.data /= norms[rows_of]
+        weigh_tfidf(counts.data, counts.indices, counts.indptr, self.idf_, sublinear=self.sublinear_tf)
         return sp.csr_matrix(counts, dtype=self.dtype)
 
     def _transform_few(self, texts: list[str], memo: dict[str, tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
@@ -218,43 +196,68 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         The same numbers as the batch path; the sparse products and conversions there cost more than
         the arithmetic when there are only a few texts (one REST request).
         """
-        indptr = [0]
-        all_cols: list[np.ndarray] = []
-        all_values: list[np.ndarray] = []
+        indices, counts, indptr = [np.zeros(0, dtype=np.int64)], [np.zeros(0)], [0]
         for text in texts:
-            entries = []
-            for word in text.lower().split():
-                entry = memo.get(word)
-                if entry is None:
-                    entry = memo[word] = self._word_grams(word)
-                entries.append(entry)
-            if entries:
-                cols, inverse = np.unique(np.concatenate([e[0] for e in entries]), return_inverse=True)
-                counts = np.bincount(inverse, weights=np.concatenate([e[1] for e in entries]), minlength=len(cols))
-            else:
-                cols, counts = np.zeros(0, dtype=np.int64), np.zeros(0)
-            if self.sublinear_tf:
-                counts = np.log(counts) + 1.0
-            values = counts * self.idf_[cols]
-            norm = np.sqrt(np.dot(values, values))
-            if norm > 0:
-                values /= norm
-            all_cols.append(cols)
-            all_values.append(values)
-            indptr.append(indptr[-1] + len(cols))
-        return sp.csr_matrix(
-            (
-                np.concatenate(all_values).astype(self.dtype),
-                np.concatenate(all_cols),
-                np.asarray(indptr, dtype=np.int64),
-            ),
-            shape=(len(texts), len(self.idf_)),
-        )
+            grams, weights, _ = _stack([self._grams(word, memo) for word in text.lower().split()])
+            indices.append(grams)
+            counts.append(weights)
+            indptr.append(indptr[-1] + len(grams))
+        data, cols, bounds = merge_rows(np.concatenate(indices), np.concatenate(counts), indptr)
+        weigh_tfidf(data, cols, bounds, self.idf_, sublinear=self.sublinear_tf)
+        return sp.csr_matrix((data.astype(self.dtype), cols, bounds), shape=(len(texts), len(self.idf_)))
+
+    def _grams(self, word: str, memo: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The memoised :meth:`_word_grams` of ``word``."""
+        entry = memo.get(word)
+        if entry is None:
+            entry = memo[word] = self._word_grams(word)
+        return entry
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The character n-grams, one per column."""
         check_is_fitted(self)
         return np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
+
+
+def _stack(entries: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-word ``(columns, counts)`` one after the other: all columns, all counts, and where each word starts."""
+    indptr = np.zeros(len(entries) + 1, dtype=np.int64)
+    if not entries:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), indptr
+    np.cumsum([len(e[0]) for e in entries], out=indptr[1:])
+    return np.concatenate([e[0] for e in entries]), np.concatenate([e[1] for e in entries]), indptr
+
+
+def merge_rows(indices: np.ndarray, counts: np.ndarray, indptr: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum the counts of repeated columns within each row: a canonical CSR's ``(data, indices, indptr)``.
+
+    Rows are ``indices[indptr[i]:indptr[i + 1]]``; the result has sorted, distinct columns per row and
+    float64 sums. Cheaper than scipy's conversions for a few rows.
+    """
+    data_parts, col_parts, bounds = [np.zeros(0)], [np.zeros(0, dtype=np.int64)], [0]
+    for lo, hi in zip(indptr, indptr[1:], strict=False):
+        cols, inverse = np.unique(indices[lo:hi], return_inverse=True)
+        data_parts.append(np.bincount(inverse, weights=counts[lo:hi], minlength=len(cols)))
+        col_parts.append(cols)
+        bounds.append(bounds[-1] + len(cols))
+    return np.concatenate(data_parts), np.concatenate(col_parts), np.asarray(bounds, dtype=np.int64)
+
+
+def weigh_tfidf(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *, sublinear: bool) -> None:
+    """Turn a CSR's n-gram counts into ``TfidfVectorizer`` values, in place, in ``data``'s dtype.
+
+    ``1 + log(count)`` when ``sublinear``, times the idf of the column, each row l2-normalised; without
+    scikit-learn's input checks, which cost more than the arithmetic for a single text.
+    """
+    if sublinear:
+        np.log(data, out=data)
+        data += 1.0
+    data *= idf[indices]
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+    norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64), minlength=n_rows))
+    norms[norms == 0] = 1.0
+    data /= norms[rows]
 
 
 def build_features() -> FeatureUnion:

@@ -22,9 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from vocml.features import merge_rows, weigh_tfidf
+
 # (column, start, end): an n-gram of the vocabulary and where it occurs in the text
 Occurrence = tuple[int, int, int]
-FEW_TEXTS = 8  # up to this many texts, rows are weighed one by one (see WordNgrams._weigh_few)
+FEW_TEXTS = 8  # up to this many texts, WordNgrams merges counts text by text
 
 
 class WordNgrams:
@@ -37,7 +39,6 @@ class WordNgrams:
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         if not self.supports(vectorizer):
             raise ValueError("this TfidfVectorizer's settings are not supported by WordNgrams")
-        self.vectorizer = vectorizer
         self.pattern = re.compile(vectorizer.token_pattern)
         self.vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
         self.bigrams = vectorizer.ngram_range[1] == 2
@@ -65,57 +66,27 @@ class WordNgrams:
 
     def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, NgramLocator]:
         """The vectorizer's tf-idf matrix for ``texts`` and a locator of their n-grams' character spans."""
-        vocab_get = self.vocabulary.get
-        findall = self.pattern.findall
-        bigrams = self.bigrams
         indptr = [0]
         indices: list[int] = []
-        locator = NgramLocator(self.pattern, self.vocabulary, bigrams=bigrams)
+        locator = NgramLocator(self.pattern, self.vocabulary, bigrams=self.bigrams)
         for text in texts:
-            low = text.lower()
-            tokens = findall(low)
-            uni = [vocab_get(t) for t in tokens]
-            bi = [vocab_get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)] if bigrams else []
+            uni, bi = locator.add_text(text)
             indices.extend([c for c in uni if c is not None])
             indices.extend([c for c in bi if c is not None])
             indptr.append(len(indices))
-            locator.add(text, low, tokens, uni, bi)
-        if len(texts) <= FEW_TEXTS:
-            return self._weigh_few(indices, indptr), locator
+        shape = (len(texts), len(self.idf))
+        if len(texts) <= FEW_TEXTS:  # merge per text: scipy's conversions cost more than a few rows
+            data, cols, bounds = merge_rows(np.asarray(indices, dtype=np.int32), np.ones(len(indices)), indptr)
+            data = data.astype(self.dtype)
+            weigh_tfidf(data, cols, bounds, self.idf, sublinear=self.sublinear)
+            return sp.csr_matrix((data, cols, bounds), shape=shape), locator
         X = sp.csr_matrix(
             (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-            shape=(len(texts), len(self.idf)),
+            shape=shape,
         )
         X.sum_duplicates()
-        if self.sublinear:
-            np.log(X.data, X.data)
-            X.data += 1.0
-        X.data *= self.idf[X.indices]
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0]))
-        norms[norms == 0] = 1.0
-        X.data /= norms[rows]
+        weigh_tfidf(X.data, X.indices, X.indptr, self.idf, sublinear=self.sublinear)
         return X, locator
-
-    def _weigh_few(self, indices: list[int], indptr: list[int]) -> sp.csr_matrix:
-        """The tf-idf rows of a few texts, text by text (the same arithmetic, without sparse conversions)."""
-        all_cols, all_values = [], []
-        for lo, hi in zip(indptr, indptr[1:], strict=False):
-            cols, counts = np.unique(np.asarray(indices[lo:hi], dtype=np.int32), return_counts=True)
-            values = counts.astype(self.dtype)
-            if self.sublinear:
-                np.log(values, values)
-                values += 1.0
-            values *= self.idf[cols]
-            norm = np.sqrt(np.square(values, dtype=np.float64).sum())
-            if norm > 0:
-                values /= norm
-            all_cols.append(cols)
-            all_values.append(values)
-        bounds = np.cumsum([0, *(len(c) for c in all_cols)])
-        return sp.csr_matrix(
-            (np.concatenate(all_values), np.concatenate(all_cols), bounds), shape=(len(all_cols), len(self.idf))
-        )
 
 
 class NgramLocator:
@@ -131,22 +102,21 @@ class NgramLocator:
         self.bigrams = bigrams
         self._rows: list[tuple[str, str, list[str], list[int | None], list[int | None]]] = []
 
-    def add(self, text: str, low: str, tokens: list[str], uni: list[int | None], bi: list[int | None]) -> None:
-        """Register a text, its lower-cased form, its tokens and the vocabulary column of each n-gram."""
-        self._rows.append((text, low, tokens, uni, bi))
-
-    def add_text(self, text: str) -> None:
-        """Register a text the locator tokenizes itself."""
+    def add_text(self, text: str) -> tuple[list[int | None], list[int | None]]:
+        """Tokenize ``text`` as the vectorizer does and register it; return the vocabulary column
+        (or ``None``) of each of its unigrams and bigrams."""
         low = text.lower()
         tokens = self.pattern.findall(low)
         get = self.vocabulary.get
+        uni = [get(t) for t in tokens]
         bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)] if self.bigrams else []
-        self.add(text, low, tokens, [get(t) for t in tokens], bi)
+        self._rows.append((text, low, tokens, uni, bi))
+        return uni, bi
 
     def occurrences(self, i: int) -> list[Occurrence]:
         """Every vocabulary n-gram occurrence of text ``i``."""
         _, _, _, uni, bi = self._rows[i]
-        return self.find(i, {c: 0.0 for c in (*uni, *bi) if c is not None}.keys())
+        return self.find(i, {c for c in (*uni, *bi) if c is not None})
 
     def find(self, i: int, columns: Any) -> list[Occurrence]:
         """``(column, start, end)`` of each occurrence in text ``i`` of the given columns."""

@@ -129,6 +129,7 @@ class Classifier:
         union = pipeline.named_steps["features"]
         self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
         self._word = dict(self._parts)["word"]
+        self._word_block = [n for n, _ in self._parts].index("word")
         widths = [len(t.get_feature_names_out()) for _, t in self._parts]
         # Offsets of each part's columns in the union's output.
         self._offsets = {name: int(o) for (name, _), o in zip(self._parts, np.cumsum([0, *widths[:-1]]), strict=True)}
@@ -217,7 +218,7 @@ class Classifier:
             blocks, hits, locator = self._blocks(texts)
             proba = self._proba(blocks)
         best = proba.argmax(axis=1)
-        top_words = self._top_word_features(blocks[[n for n, _ in self._parts].index("word")], best)
+        top_words = self._top_word_features(blocks[self._word_block], best)
         cue_push = self._cue_push
         labels = self.labels
         threshold = self.threshold

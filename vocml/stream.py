@@ -27,29 +27,27 @@ class StreamSummary:
     rejected: int = 0
 
 
-def _init_worker(model_dir: str, threshold: float | None) -> None:
+def init_worker(model_dir: str, threshold: float | None) -> None:
+    """Process-pool initializer: load the bundle once per process."""
     global _WORKER_MODEL
     from vocml.bundle import load_model
 
     _WORKER_MODEL = load_model(model_dir, threshold=threshold)
 
 
-def _classify_in_worker(texts: list[str], ids: list[str]) -> list[str]:
+def _worker_model() -> Classifier:
     if _WORKER_MODEL is None:
         raise RuntimeError("worker used before its initializer loaded the model")
-    return _lines(_WORKER_MODEL, texts, ids)
+    return _WORKER_MODEL
 
 
-def init_predict_worker(model_dir: str, threshold: float | None) -> None:
-    """Process-pool initializer: load the bundle once per process (for :func:`predict_in_worker`)."""
-    _init_worker(model_dir, threshold)
+def _classify_in_worker(texts: list[str], ids: list[str]) -> list[str]:
+    return _lines(_worker_model(), texts, ids)
 
 
 def predict_in_worker(texts: list[str]) -> list[Prediction]:
-    """Predictions for ``texts`` from the model :func:`init_predict_worker` loaded in this process."""
-    if _WORKER_MODEL is None:
-        raise RuntimeError("worker used before its initializer loaded the model")
-    return _WORKER_MODEL.classify(texts)
+    """Predictions for ``texts`` from the model :func:`init_worker` loaded in this process."""
+    return _worker_model().classify(texts)
 
 
 def _lines(model: Classifier, texts: list[str], ids: list[str]) -> list[str]:
@@ -158,7 +156,7 @@ def classify_stream(
         raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
     with ProcessPoolExecutor(
         max_workers=workers,
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(str(model_dir), threshold if model is None else model.threshold),
     ) as pool:
         pending: list[tuple[list[Record | DataError], Any]] = []
