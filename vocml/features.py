@@ -82,7 +82,6 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
 
 
 MAX_MEMO_WORDS = 500_000
-SMALL_BATCH = 8  # up to this many texts, WordCharVectorizer merges counts per text (see _transform_few)
 
 
 class WordCharVectorizer(TransformerMixin, BaseEstimator):
@@ -163,8 +162,6 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         memo: dict[str, tuple[np.ndarray, np.ndarray]] = self.__dict__.setdefault("_memo", {})
         if len(memo) > MAX_MEMO_WORDS:
             memo.clear()
-        if len(texts) <= SMALL_BATCH:
-            return self._transform_few(texts, memo)
         # Each text as the ids of its words among this batch's distinct words (``str.split()`` splits
         # on runs of whitespace, as char_wb's normalisation does).
         local: dict[str, int] = {}
@@ -190,22 +187,6 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
         weigh_tfidf(counts.data, counts.indices, counts.indptr, self.idf_, sublinear=self.sublinear_tf)
         return sp.csr_matrix(counts, dtype=self.dtype)
 
-    def _transform_few(self, texts: list[str], memo: dict[str, tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
-        """:meth:`transform` for a handful of texts: per text, merge its words' counts with numpy.
-
-        The same numbers as the batch path; the sparse products and conversions there cost more than
-        the arithmetic when there are only a few texts (one REST request).
-        """
-        indices, counts, indptr = [np.zeros(0, dtype=np.int64)], [np.zeros(0)], [0]
-        for text in texts:
-            grams, weights, _ = _stack([self._grams(word, memo) for word in text.lower().split()])
-            indices.append(grams)
-            counts.append(weights)
-            indptr.append(indptr[-1] + len(grams))
-        data, cols, bounds = merge_rows(np.concatenate(indices), np.concatenate(counts), indptr)
-        weigh_tfidf(data, cols, bounds, self.idf_, sublinear=self.sublinear_tf)
-        return sp.csr_matrix((data.astype(self.dtype), cols, bounds), shape=(len(texts), len(self.idf_)))
-
     def _grams(self, word: str, memo: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         """The memoised :meth:`_word_grams` of ``word``."""
         entry = memo.get(word)
@@ -226,21 +207,6 @@ def _stack(entries: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), indptr
     np.cumsum([len(e[0]) for e in entries], out=indptr[1:])
     return np.concatenate([e[0] for e in entries]), np.concatenate([e[1] for e in entries]), indptr
-
-
-def merge_rows(indices: np.ndarray, counts: np.ndarray, indptr: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum the counts of repeated columns within each row: a canonical CSR's ``(data, indices, indptr)``.
-
-    Rows are ``indices[indptr[i]:indptr[i + 1]]``; the result has sorted, distinct columns per row and
-    float64 sums. Cheaper than scipy's conversions for a few rows.
-    """
-    data_parts, col_parts, bounds = [np.zeros(0)], [np.zeros(0, dtype=np.int64)], [0]
-    for lo, hi in zip(indptr, indptr[1:], strict=False):
-        cols, inverse = np.unique(indices[lo:hi], return_inverse=True)
-        data_parts.append(np.bincount(inverse, weights=counts[lo:hi], minlength=len(cols)))
-        col_parts.append(cols)
-        bounds.append(bounds[-1] + len(cols))
-    return np.concatenate(data_parts), np.concatenate(col_parts), np.asarray(bounds, dtype=np.int64)
 
 
 def weigh_tfidf(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *, sublinear: bool) -> None:

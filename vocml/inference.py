@@ -22,123 +22,323 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from vocml.features import merge_rows, weigh_tfidf
+from vocml.features import WordCharVectorizer, weigh_tfidf
 
 # (column, start, end): an n-gram of the vocabulary and where it occurs in the text
 Occurrence = tuple[int, int, int]
-FEW_TEXTS = 8  # up to this many texts, WordNgrams merges counts text by text
+MAX_CHUNKS = 200_000  # distinct chunks remembered; the table starts again past this
+_CHUNK = re.compile(r"\S+")  # what str.split() splits a text into
 
 
-class WordNgrams:
-    """A fitted word ``TfidfVectorizer`` (1-2 grams, lower-cased, regex tokens) as a plain function.
+def word_vectorizer_supported(vectorizer: Any) -> bool:
+    """True for the word ``TfidfVectorizer`` settings :class:`NgramFeatures` reproduces exactly."""
+    return (
+        isinstance(vectorizer, TfidfVectorizer)
+        and vectorizer.analyzer == "word"
+        and vectorizer.lowercase
+        and vectorizer.preprocessor is None
+        and vectorizer.tokenizer is None
+        and vectorizer.strip_accents is None
+        and vectorizer.stop_words is None
+        and tuple(vectorizer.ngram_range) in ((1, 1), (1, 2))
+        and vectorizer.norm == "l2"
+        and vectorizer.use_idf
+        and not vectorizer.binary
+        and hasattr(vectorizer, "idf_")
+    )
+
+
+class _GrowingRows:
+    """A sparse matrix that grows one row at a time (capacity doubling); ``matrix()`` views it as CSR."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.rows = 0
+        self.indptr = np.zeros(1025, dtype=np.int32)
+        self.indices = np.empty(8192, dtype=np.int32)
+        self.data = np.empty(8192, dtype=np.float64)
+
+    def append(self, cols: list[int] | np.ndarray, counts: list[float] | np.ndarray) -> None:
+        lo = int(self.indptr[self.rows])
+        hi = lo + len(cols)
+        if hi > len(self.indices):
+            size = max(hi, 2 * len(self.indices))
+            self.indices = np.resize(self.indices, size)
+            self.data = np.resize(self.data, size)
+        if self.rows + 2 > len(self.indptr):
+            self.indptr = np.resize(self.indptr, 2 * len(self.indptr))
+        self.indices[lo:hi] = cols
+        self.data[lo:hi] = counts
+        self.rows += 1
+        self.indptr[self.rows] = hi
+
+    def matrix(self) -> sp.csr_matrix:
+        nnz = int(self.indptr[self.rows])
+        return sp.csr_matrix(
+            (self.data[:nnz], self.indices[:nnz], self.indptr[: self.rows + 1]), shape=(self.rows, self.width)
+        )
+
+
+class NgramFeatures:
+    """The word and character n-gram blocks of a fitted pipeline, worked out once per distinct chunk.
+
+    Both vectorizers see a text as its whitespace-separated chunks: a word token never spans
+    whitespace, and a ``char_wb`` n-gram never leaves its word. So a text's counts are the sum of its
+    chunks' counts, plus the word bigrams that join the last token of one chunk to the first token of
+    the next. Each distinct chunk is analysed once (its counts, its first and last tokens, where its
+    n-grams sit); a batch of texts is then summed with one sparse product per block and the joining
+    bigrams are looked up with numpy, so the work per text is a dictionary lookup per chunk.
+    The numbers equal the vectorizers' (property-tested in tests/vocml/test_inference.py).
 
     Args:
-        vectorizer: the fitted vectorizer; :meth:`supports` says whether its settings can be compiled.
+        word: the fitted word ``TfidfVectorizer`` (see :func:`word_vectorizer_supported`).
+        char: the fitted :class:`~vocml.features.WordCharVectorizer`.
     """
 
-    def __init__(self, vectorizer: TfidfVectorizer) -> None:
-        if not self.supports(vectorizer):
-            raise ValueError("this TfidfVectorizer's settings are not supported by WordNgrams")
-        self.pattern = re.compile(vectorizer.token_pattern)
-        self.vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
-        self.bigrams = vectorizer.ngram_range[1] == 2
-        self.idf = np.asarray(vectorizer.idf_)
-        self.dtype = vectorizer.dtype
-        self.sublinear = bool(vectorizer.sublinear_tf)
+    def __init__(self, word: TfidfVectorizer, char: WordCharVectorizer) -> None:
+        if not self.supports(word, char):
+            raise ValueError("these vectorizers' settings are not supported by NgramFeatures")
+        self.pattern = re.compile(word.token_pattern)
+        self.vocabulary: dict[str, int] = dict(word.vocabulary_)
+        self.bigrams = word.ngram_range[1] == 2
+        self.word_idf = np.asarray(word.idf_)
+        self.word_dtype = word.dtype
+        self.word_sublinear = bool(word.sublinear_tf)
+        self.char = char
+        # Every token of the vocabulary gets an id; a joining bigram is found by the key a * T + b.
+        tokens: dict[str, int] = {}
+        for term in self.vocabulary:
+            for token in term.split(" "):
+                tokens.setdefault(token, len(tokens))
+        self.tokens = tokens
+        pairs = []
+        for term, col in self.vocabulary.items():
+            if " " in term:
+                a, b = term.split(" ")
+                pairs.append((tokens[a] * len(tokens) + tokens[b], col))
+        pairs.sort()
+        self._pair_keys = np.asarray([k for k, _ in pairs], dtype=np.int64)
+        self._pair_cols = np.asarray([c for _, c in pairs], dtype=np.int32)
+        self._reset()
 
     @staticmethod
-    def supports(vectorizer: Any) -> bool:
-        """True for the settings this module reproduces exactly (everything else uses the vectorizer)."""
-        return (
-            isinstance(vectorizer, TfidfVectorizer)
-            and vectorizer.analyzer == "word"
-            and vectorizer.lowercase
-            and vectorizer.preprocessor is None
-            and vectorizer.tokenizer is None
-            and vectorizer.strip_accents is None
-            and vectorizer.stop_words is None
-            and tuple(vectorizer.ngram_range) in ((1, 1), (1, 2))
-            and vectorizer.norm == "l2"
-            and vectorizer.use_idf
-            and not vectorizer.binary
-            and hasattr(vectorizer, "idf_")
-        )
+    def supports(word: Any, char: Any) -> bool:
+        """True when ``word`` and ``char`` are the fitted vectorizers this class reproduces."""
+        return word_vectorizer_supported(word) and isinstance(char, WordCharVectorizer) and hasattr(char, "idf_")
 
-    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, NgramLocator]:
-        """The vectorizer's tf-idf matrix for ``texts`` and a locator of their n-grams' character spans."""
-        indptr = [0]
-        indices: list[int] = []
-        locator = NgramLocator(self.pattern, self.vocabulary, bigrams=self.bigrams)
+    def _reset(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._word_rows = _GrowingRows(len(self.word_idf))
+        self._char_rows = _GrowingRows(len(self.char.idf_))
+        # Where each chunk's vocabulary n-grams sit in it: column -> start (and, same layout, -> end).
+        self._occ_starts = _GrowingRows(len(self.word_idf))
+        self._occ_ends = _GrowingRows(len(self.word_idf))
+        self._info: list[tuple[int, int, int, int, int, bool]] = []  # first, last, first_end, last_start, length, shifted
+        self._info_array: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _add(self, chunk: str) -> int:
+        """Analyse a chunk seen for the first time; return its id."""
+        low = chunk.lower()
+        matches = list(self.pattern.finditer(low))
+        toks = [m.group() for m in matches]
+        get = self.vocabulary.get
+        counts: dict[int, int] = {}
+        occ: list[Occurrence] = []
+        for j, m in enumerate(matches):
+            col = get(toks[j])
+            if col is not None:
+                counts[col] = counts.get(col, 0) + 1
+                occ.append((col, m.start(), m.end()))
+            if self.bigrams and j + 1 < len(toks):
+                col = get(toks[j] + " " + toks[j + 1])
+                if col is not None:
+                    counts[col] = counts.get(col, 0) + 1
+                    occ.append((col, m.start(), matches[j + 1].end()))
+        self._word_rows.append(list(counts), list(counts.values()))
+        char_cols, char_counts = self.char._word_grams(low)
+        self._char_rows.append(char_cols, char_counts)
+        self._occ_starts.append([c for c, _, _ in occ], [st for _, st, _ in occ])
+        self._occ_ends.append([c for c, _, _ in occ], [en for _, _, en in occ])
+        if toks:
+            tok = self.tokens.get
+            info = (tok(toks[0], -1), tok(toks[-1], -1), matches[0].end(), matches[-1].start(), len(chunk), len(low) != len(chunk))
+        else:
+            info = (-2, -2, 0, 0, len(chunk), len(low) != len(chunk))
+        self._info.append(info)
+        self._info_array = None
+        chunk_id = self._ids[chunk] = len(self._ids)
+        return chunk_id
+
+    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, NgramSpans]:
+        """The word and character tf-idf blocks of ``texts``, and where their word n-grams occur."""
+        if len(self._ids) > MAX_CHUNKS:
+            self._reset()
+        ids = self._ids
+        get = ids.get
+        add = self._add
+        seq: list[int] = []
+        lengths: list[int] = []
         for text in texts:
-            uni, bi = locator.add_text(text)
-            indices.extend([c for c in uni if c is not None])
-            indices.extend([c for c in bi if c is not None])
-            indptr.append(len(indices))
-        shape = (len(texts), len(self.idf))
-        if len(texts) <= FEW_TEXTS:  # merge per text: scipy's conversions cost more than a few rows
-            data, cols, bounds = merge_rows(np.asarray(indices, dtype=np.int32), np.ones(len(indices)), indptr)
-            data = data.astype(self.dtype)
-            weigh_tfidf(data, cols, bounds, self.idf, sublinear=self.sublinear)
-            return sp.csr_matrix((data, cols, bounds), shape=shape), locator
-        X = sp.csr_matrix(
-            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-            shape=shape,
-        )
-        X.sum_duplicates()
-        weigh_tfidf(X.data, X.indices, X.indptr, self.idf, sublinear=self.sublinear)
-        return X, locator
+            chunks = text.split()
+            found = list(map(get, chunks))
+            if None in found:
+                found = [i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)]
+            seq += found
+            lengths.append(len(found))
+        if self._info_array is None:
+            self._info_array = np.asarray(self._info, dtype=np.int64).reshape(-1, 6)
+        info = self._info_array
+        n = len(texts)
+        seq_a = np.asarray(seq, dtype=np.int32)
+        row_ptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(lengths, out=row_ptr[1:])
+        docs = sp.csr_matrix((np.ones(len(seq_a)), seq_a, row_ptr), shape=(n, len(ids)))
+        # Word counts: the chunks' own n-grams plus the bigrams that join neighbouring chunks.
+        word = docs @ self._word_rows.matrix()
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        pairs = self._joining_bigrams(seq_a, rows, info)
+        if pairs is not None:
+            p_rows, p_cols, _, _ = pairs
+            word = word + sp.csr_matrix((np.ones(len(p_rows)), (p_rows, p_cols)), shape=word.shape)
+        word = sp.csr_matrix(word)
+        word_data = word.data.astype(self.word_dtype)
+        weigh_tfidf(word_data, word.indices, word.indptr, self.word_idf, sublinear=self.word_sublinear)
+        word_block = sp.csr_matrix((word_data, word.indices, word.indptr), shape=word.shape)
+        char = docs @ self._char_rows.matrix()
+        char_data = char.data.astype(np.float64)
+        weigh_tfidf(char_data, char.indices, char.indptr, self.char.idf_.astype(np.float64), sublinear=self.char.sublinear_tf)
+        char_block = sp.csr_matrix((char_data.astype(self.char.dtype), char.indices, char.indptr), shape=char.shape)
+        return word_block, char_block, NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
+
+    def _joining_bigrams(
+        self, seq: np.ndarray, rows: np.ndarray, info: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Row, column and chunk positions (left, right) of each vocabulary bigram across two chunks."""
+        if not self.bigrams or len(self._pair_keys) == 0 or len(seq) < 2:
+            return None
+        first, last = info[seq, 0], info[seq, 1]
+        positions = np.flatnonzero(first != -2)  # chunks without tokens do not break a bigram
+        left, right = positions[:-1], positions[1:]
+        ok = (rows[left] == rows[right]) & (last[left] >= 0) & (first[right] >= 0)
+        left, right = left[ok], right[ok]
+        keys = last[left] * len(self.tokens) + first[right]
+        at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+        hit = self._pair_keys[at] == keys
+        return rows[left[hit]], self._pair_cols[at[hit]], left[hit], right[hit]
 
 
-class NgramLocator:
-    """Where the word n-grams of transformed texts occur, worked out only for the n-grams asked about.
+class NgramSpans:
+    """Where the word n-grams of a batch transformed by :class:`NgramFeatures` occur in its texts."""
 
-    Finding every token's offsets costs as much as the tf-idf itself; the evidence needs the spans of
-    a dozen n-grams per text at most.
-    """
+    def __init__(
+        self,
+        features: NgramFeatures,
+        texts: list[str],
+        seq: np.ndarray,
+        rows: np.ndarray,
+        row_ptr: np.ndarray,
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    ) -> None:
+        self.features = features
+        self.texts = texts
+        self.seq = seq
+        self.rows = rows
+        self.row_ptr = row_ptr
+        self.pairs = pairs
 
-    def __init__(self, pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool) -> None:
+    def find(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> list[list[tuple[float, int, int]]]:
+        """For each text, ``(weight, start, end)`` of every occurrence of the asked n-grams.
+
+        ``rows``, ``cols``, ``weights``: which n-gram (column) of which text to locate, with its weight.
+        """
+        n = len(self.texts)
+        out: list[list[tuple[float, int, int]]] = [[] for _ in range(n)]
+        if len(rows) == 0:
+            return out
+        feats = self.features
+        width = len(feats.word_idf)
+        order = np.argsort(rows.astype(np.int64) * width + cols, kind="stable")
+        asked = (rows.astype(np.int64) * width + cols)[order]
+        asked_w = weights[order]
+        info = feats._info_array
+        assert info is not None
+        seq = self.seq
+        starts = self._chunk_starts(info)
+        # Every chunk's own occurrences, moved to the chunk's place in its text.
+        occ_ptr = feats._occ_starts.indptr
+        first = occ_ptr[seq].astype(np.int64)
+        counts = occ_ptr[seq + 1] - first
+        at_pos = np.repeat(np.arange(len(seq)), counts)
+        idx = first[at_pos] + np.arange(len(at_pos)) - np.repeat(np.cumsum(counts) - counts, counts)
+        r = self.rows[at_pos]
+        c = feats._occ_starts.indices[idx].astype(np.int64)
+        s_a = starts[at_pos] + feats._occ_starts.data[idx].astype(np.int64)
+        e_a = starts[at_pos] + feats._occ_ends.data[idx].astype(np.int64)
+        if self.pairs is not None:
+            p_rows, p_cols, left, right = self.pairs
+            r = np.concatenate([r, p_rows])
+            c = np.concatenate([c, p_cols])
+            s_a = np.concatenate([s_a, starts[left] + info[seq[left], 3]])
+            e_a = np.concatenate([e_a, starts[right] + info[seq[right], 2]])
+        keys = r * width + c
+        at = np.minimum(np.searchsorted(asked, keys), len(asked) - 1)
+        hit = asked[at] == keys
+        shifted = self._shifted_rows(info)
+        for row, w, s, e in zip(r[hit].tolist(), asked_w[at[hit]].tolist(), s_a[hit].tolist(), e_a[hit].tolist(), strict=True):
+            if row not in shifted:
+                out[row].append((w, s, e))
+        for row in shifted:  # lower-casing moved characters: locate in the original text
+            mine = {col: w for rr, col, w in zip(rows.tolist(), cols.tolist(), weights.tolist(), strict=True) if rr == row}
+            out[row] = [
+                (mine[col], s, e)
+                for col, s, e in locate_ngrams(self.texts[row], feats.pattern, feats.vocabulary, bigrams=feats.bigrams)
+                if col in mine
+            ]
+        return out
+
+    def _chunk_starts(self, info: np.ndarray) -> np.ndarray:
+        """Character offset of every chunk in its text."""
+        seq, row_ptr = self.seq, self.row_ptr
+        widths = info[seq, 4] + 1
+        starts = np.cumsum(widths) - widths
+        row_starts = np.append(starts, 0)[row_ptr[:-1]]  # (an empty text's value is never used)
+        starts -= np.repeat(row_starts, np.diff(row_ptr))
+        # Where the chunks would end if one character separated them; other texts are measured.
+        ends = np.zeros(len(self.texts), dtype=np.int64)
+        filled = np.diff(row_ptr) > 0
+        last = row_ptr[1:][filled] - 1
+        ends[filled] = starts[last] + widths[last] - 1
+        lengths = np.fromiter(map(len, self.texts), dtype=np.int64, count=len(self.texts))
+        for i in np.flatnonzero(filled & (ends != lengths)).tolist():
+            starts[row_ptr[i] : row_ptr[i + 1]] = [m.start() for m in _CHUNK.finditer(self.texts[i])]
+        return starts
+
+    def _shifted_rows(self, info: np.ndarray) -> set[int]:
+        shifted = info[self.seq, 5] != 0
+        return set(np.unique(self.rows[shifted]).tolist())
+
+
+class LocatedSpans:
+    """:class:`NgramSpans` for pipelines :class:`NgramFeatures` does not reproduce: each text is searched."""
+
+    def __init__(self, texts: list[str], pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool) -> None:
+        self.texts = texts
         self.pattern = pattern
         self.vocabulary = vocabulary
         self.bigrams = bigrams
-        self._rows: list[tuple[str, str, list[str], list[int | None], list[int | None]]] = []
 
-    def add_text(self, text: str) -> tuple[list[int | None], list[int | None]]:
-        """Tokenize ``text`` as the vectorizer does and register it; return the vocabulary column
-        (or ``None``) of each of its unigrams and bigrams."""
-        low = text.lower()
-        tokens = self.pattern.findall(low)
-        get = self.vocabulary.get
-        uni = [get(t) for t in tokens]
-        bi = [get(a + " " + b) for a, b in zip(tokens, tokens[1:], strict=False)] if self.bigrams else []
-        self._rows.append((text, low, tokens, uni, bi))
-        return uni, bi
-
-    def occurrences(self, i: int) -> list[Occurrence]:
-        """Every vocabulary n-gram occurrence of text ``i``."""
-        _, _, _, uni, bi = self._rows[i]
-        return self.find(i, {c for c in (*uni, *bi) if c is not None})
-
-    def find(self, i: int, columns: Any) -> list[Occurrence]:
-        """``(column, start, end)`` of each occurrence in text ``i`` of the given columns."""
-        text, low, tokens, uni, bi = self._rows[i]
-        need_uni = [j for j, c in enumerate(uni) if c is not None and c in columns]
-        need_bi = [j for j, c in enumerate(bi) if c is not None and c in columns]
-        if not need_uni and not need_bi:
-            return []
-        if len(low) != len(text):  # lower-casing moved characters: locate in the original text
-            return [o for o in locate_ngrams(text, self.pattern, self.vocabulary, bigrams=self.bigrams) if o[0] in columns]
-        last = max(need_uni[-1] if need_uni else 0, need_bi[-1] + 1 if need_bi else 0)
-        # Token k is the first occurrence of its text after token k-1: the pattern's matches are
-        # leftmost and only non-word characters lie between them.
-        spans = []
-        end = 0
-        find = low.find
-        for token in tokens[: last + 1]:
-            start = find(token, end)
-            end = start + len(token)
-            spans.append((start, end))
-        out: list[Occurrence] = [(uni[j], spans[j][0], spans[j][1]) for j in need_uni]  # type: ignore[misc]
-        out.extend((bi[j], spans[j][0], spans[j + 1][1]) for j in need_bi)  # type: ignore[misc]
+    def find(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> list[list[tuple[float, int, int]]]:
+        """As :meth:`NgramSpans.find`."""
+        asked: dict[int, dict[int, float]] = {}
+        for row, col, w in zip(rows.tolist(), cols.tolist(), weights.tolist(), strict=True):
+            asked.setdefault(row, {})[col] = w
+        out: list[list[tuple[float, int, int]]] = [[] for _ in self.texts]
+        for row, mine in asked.items():
+            occ = locate_ngrams(self.texts[row], self.pattern, self.vocabulary, bigrams=self.bigrams)
+            out[row] = [(mine[col], s, e) for col, s, e in occ if col in mine]
         return out
 
 

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, NotTrainedError
 from vocml.features import CueVectorizer, as_texts, build_features
-from vocml.inference import LinearScores, NgramLocator, WordNgrams
+from vocml.inference import LinearScores, LocatedSpans, NgramFeatures, NgramSpans
 
 if TYPE_CHECKING:
     from vocml.bundle import ModelCard
@@ -136,7 +136,8 @@ class Classifier:
         clf = pipeline.named_steps["clf"]
         # The fitted arithmetic without scikit-learn's per-call checks (see vocml.inference), when the
         # configuration is the one it reproduces; otherwise every step goes through scikit-learn.
-        self._fast_word = WordNgrams(self._word) if WordNgrams.supports(self._word) else None
+        char = dict(self._parts).get("char")
+        self._ngrams = NgramFeatures(self._word, char) if NgramFeatures.supports(self._word, char) else None
         self._fast_scores = LinearScores(clf, widths) if LinearScores.supports(clf) else None
         self._token_pattern = re.compile(self._word.token_pattern)
         self._bigrams = tuple(self._word.ngram_range)[1] >= 2
@@ -160,25 +161,27 @@ class Classifier:
         """The model version from its card."""
         return self.card.version if self.card else None
 
-    def _blocks(self, texts: list[str]) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramLocator]:
-        """Each feature block, the cue hits and the word n-gram occurrences of each text (spaCy runs once)."""
+    def _blocks(
+        self, texts: list[str]
+    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans | LocatedSpans]:
+        """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once)."""
         blocks = []
         hits: list[dict[str, list[tuple[int, int]]]] = []
-        locator: NgramLocator | None = None
-        for _name, transformer in self._parts:
+        spans: NgramSpans | LocatedSpans | None = None
+        ngrams = self._ngrams.transform(texts) if self._ngrams is not None else None
+        for name, transformer in self._parts:
             if isinstance(transformer, CueVectorizer):
                 hits = transformer.match(texts)
                 blocks.append(transformer.transform_hits(hits))
-            elif transformer is self._word and self._fast_word is not None:
-                X, locator = self._fast_word.transform(texts)
-                blocks.append(X)
+            elif ngrams is not None and name in ("word", "char"):
+                blocks.append(ngrams[0] if name == "word" else ngrams[1])
             else:
                 blocks.append(sp.csr_matrix(transformer.transform(texts)))
-        if locator is None:
-            locator = NgramLocator(self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
-            for text in texts:
-                locator.add_text(text)
-        return blocks, hits, locator
+        if ngrams is not None:
+            spans = ngrams[2]
+        else:
+            spans = LocatedSpans(texts, self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
+        return blocks, hits, spans
 
     def _proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
         if self._fast_scores is not None:
@@ -215,19 +218,17 @@ class Classifier:
         # Our own features are finite by construction and the estimators are fitted with validated
         # parameters: skipping sklearn's per-call checks halves the cost of classifying one text.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            blocks, hits, locator = self._blocks(texts)
+            blocks, hits, spans = self._blocks(texts)
             proba = self._proba(blocks)
         best = proba.argmax(axis=1)
-        top_words = self._top_word_features(blocks[self._word_block], best)
+        word_evidence = spans.find(*self._top_word_features(blocks[self._word_block], best))
         cue_push = self._cue_push
         labels = self.labels
         threshold = self.threshold
         out = []
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
             push = cue_push[k]
-            cue_evidence = [(w, s, e) for name, spans in hits[i].items() if (w := push[name]) > 0 for s, e in spans]
-            grams = top_words[i]
-            word_evidence = [(grams[col], s, e) for col, s, e in locator.find(i, grams)] if grams else []
+            cue_evidence = [(w, s, e) for name, spans_ in hits[i].items() if (w := push[name]) > 0 for s, e in spans_]
             out.append(
                 Prediction(
                     id=ids[i],
@@ -236,29 +237,26 @@ class Classifier:
                     scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
                     uncertain=row[k] < threshold,
                     cues=sorted(hits[i]),
-                    evidence=_evidence(text, word_evidence + cue_evidence),
+                    evidence=_evidence(text, word_evidence[i] + cue_evidence),
                 )
             )
         return out
 
-    def _top_word_features(self, W: sp.csr_matrix, best: np.ndarray) -> list[dict[int, float]]:
-        """For each row, its strongest word n-grams toward its predicted label: column -> weight.
+    def _top_word_features(self, W: sp.csr_matrix, best: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's strongest word n-grams toward its predicted label: rows, columns and weights.
 
         The weight of a feature is its tf-idf value times the label's relative coefficient; computed
         for the whole batch at once, then the top positive ones per row are kept.
         """
-        n = W.shape[0]
-        rows = np.repeat(np.arange(n), np.diff(W.indptr))
+        rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
         weights = W.data * self._word_push[best[rows], W.indices]
         positive = weights > 0
         rows, weights, cols = rows[positive], weights[positive], W.indices[positive]
-        order = np.lexsort((-weights, rows))  # by row, strongest first (ties keep column order)
+        order = np.lexsort((cols, -weights, rows))  # by row, strongest first, then by column
         rows, weights, cols = rows[order], weights[order], cols[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
         keep = rank < MAX_EVIDENCE * 2
-        rows, weight_list, col_list = rows[keep], weights[keep].tolist(), cols[keep].tolist()
-        bounds = np.searchsorted(rows, np.arange(n + 1)).tolist()
-        return [dict(zip(col_list[lo:hi], weight_list[lo:hi], strict=True)) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+        return rows[keep], cols[keep], weights[keep]
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:

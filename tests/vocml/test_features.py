@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from vocml.features import SMALL_BATCH, CueVectorizer, WordCharVectorizer, build_features
+from vocml.features import CueVectorizer, WordCharVectorizer, build_features
 
 TEXTS = [
     "Nobody asked what we needed; 20% off if we sign today.",
@@ -118,10 +118,9 @@ def test_word_char_vectorizer_equals_sklearn_char_wb(texts: list[str]) -> None:
     fitted = WordCharVectorizer(min_df=1, max_features=None).fit(TEXTS + texts)
     reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True, dtype=np.float32)
     reference.fit(TEXTS + texts)
-    many = texts + TEXTS * 2  # more than SMALL_BATCH texts: the batch path
-    assert len(many) > SMALL_BATCH >= len(texts)
+    many = texts + TEXTS * 2
     assert abs(fitted.transform(many) - reference.transform(many)).max() < 1e-6
-    # a few texts (the per-text path), with a warm memo
+    # again, with a warm memo
     assert abs(fitted.transform(texts) - reference.transform(texts)).max() < 1e-6
     for text in texts:
         assert abs(fitted.transform([text]) - reference.transform([text])).max() < 1e-6

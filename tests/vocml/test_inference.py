@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from vocml.features import WORD_TOKEN_PATTERN, as_texts
-from vocml.inference import FEW_TEXTS, LinearScores, WordNgrams, locate_ngrams
+from vocml import inference
+from vocml.features import WORD_TOKEN_PATTERN, WordCharVectorizer, as_texts
+from vocml.inference import LinearScores, NgramFeatures, locate_ngrams
 from vocml.model import Classifier
 
 CORPUS = [
@@ -41,50 +44,80 @@ def _word_vectorizer() -> TfidfVectorizer:
 
 
 VECTORIZER = _word_vectorizer()
-FAST = WordNgrams(VECTORIZER)
+CHAR = WordCharVectorizer(min_df=1, max_features=None).fit(CORPUS)
+PATTERN = re.compile(WORD_TOKEN_PATTERN)
+
+
+def _occurrences(text: str) -> list[str]:
+    """The vocabulary n-grams of ``text``, one entry per occurrence (what the vectorizer counts)."""
+    tokens = PATTERN.findall(text.lower())
+    grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    return sorted(g for g in grams if g in VECTORIZER.vocabulary_)
+
+
+def _assert_equal_to_vectorizers(fast: NgramFeatures, texts: list[str]) -> None:
+    word, char, spans = fast.transform(texts)
+    np.testing.assert_allclose(word.toarray(), VECTORIZER.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(char.toarray(), CHAR.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
+    # Ask where every n-gram of every text occurs (weight = column, to tell them apart).
+    rows, cols = word.nonzero()
+    found = spans.find(rows, cols, cols.astype(float))
+    names = VECTORIZER.get_feature_names_out()
+    for text, occurrences in zip(texts, found, strict=True):
+        located = []
+        for col, start, end in occurrences:
+            # each occurrence spans the n-gram's tokens in the original text
+            assert " ".join(t.lower() for t in PATTERN.findall(text[start:end])) == names[int(col)]
+            located.append(names[int(col)])
+        assert sorted(located) == _occurrences(text), text
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=5))
-def test_word_ngrams_equal_the_vectorizer(texts: list[str]) -> None:
-    X, locator = FAST.transform(texts)
-    np.testing.assert_allclose(X.toarray(), VECTORIZER.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
-    many = texts * (FEW_TEXTS // len(texts) + 1)  # past FEW_TEXTS: the batch arithmetic
-    np.testing.assert_allclose(FAST.transform(many)[0].toarray(), VECTORIZER.transform(many).toarray(), rtol=1e-6, atol=1e-7)
-    names = VECTORIZER.get_feature_names_out()
-    for i, text in enumerate(texts):
-        occ = locator.occurrences(i)
-        # every n-gram counted in the matrix is located as often as it occurs
-        assert len(occ) == sum(1 for t in FAST.pattern.findall(text.lower()) if t in VECTORIZER.vocabulary_) + sum(
-            1 for a, b in zip(FAST.pattern.findall(text.lower()), FAST.pattern.findall(text.lower())[1:], strict=False)
-            if f"{a} {b}" in VECTORIZER.vocabulary_
-        ) or len(text.lower()) != len(text)
-        for col, start, end in occ:
-            # each occurrence spans the n-gram's tokens in the original text
-            tokens = [t.lower() for t in FAST.pattern.findall(text[start:end])]
-            assert " ".join(tokens) == names[col]
+def test_ngram_features_equal_the_vectorizers(texts: list[str]) -> None:
+    fast = NgramFeatures(VECTORIZER, CHAR)
+    _assert_equal_to_vectorizers(fast, texts)
+    _assert_equal_to_vectorizers(fast, texts[::-1] + CORPUS)  # chunks already analysed, others new
 
 
-def test_word_ngrams_count_every_occurrence() -> None:
-    X, locator = FAST.transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
+def test_irregular_whitespace_keeps_offsets() -> None:
+    fast = NgramFeatures(VECTORIZER, CHAR)
+    texts = ["  Invoice 22\tis   wrong.\n\nInvoice 23 is wrong too! ", "asked what\u00a0we needed", "\n", ""]
+    _assert_equal_to_vectorizers(fast, texts)
+
+
+def test_every_occurrence_is_located() -> None:
+    fast = NgramFeatures(VECTORIZER, CHAR)
+    word, _, spans = fast.transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
     col = VECTORIZER.vocabulary_["invoice"]
-    assert [(s, e) for c, s, e in locator.occurrences(0) if c == col] == [(0, 7), (21, 28)]
-    assert locator.find(0, {col}) == [(col, 0, 7), (col, 21, 28)]
-    assert locator.find(0, set()) == []
-    assert X[0, col] > 0
+    bigram = VECTORIZER.vocabulary_["is wrong"]
+    found = spans.find(np.array([0, 0]), np.array([col, bigram]), np.array([1.0, 2.0]))
+    assert sorted(found[0]) == [(1.0, 0, 7), (1.0, 21, 28), (2.0, 11, 19), (2.0, 32, 40)]
+    assert spans.find(np.array([], dtype=int), np.array([], dtype=int), np.array([])) == [[]]
+    assert word[0, col] > 0
+
+
+def test_the_chunk_table_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inference, "MAX_CHUNKS", 5)
+    fast = NgramFeatures(VECTORIZER, CHAR)
+    for _ in range(3):
+        _assert_equal_to_vectorizers(fast, CORPUS)
+        assert len(fast) <= 5 + max(len(t.split()) for t in CORPUS) * len(CORPUS)
+    assert len(fast) < sum(len(t.split()) for t in CORPUS)
 
 
 def test_unsupported_settings_are_refused() -> None:
-    assert not WordNgrams.supports(TfidfVectorizer(analyzer="char").fit(CORPUS))
-    assert not WordNgrams.supports(TfidfVectorizer(stop_words="english").fit(CORPUS))
-    assert not WordNgrams.supports(TfidfVectorizer())  # not fitted
+    assert not NgramFeatures.supports(TfidfVectorizer(analyzer="char").fit(CORPUS), CHAR)
+    assert not NgramFeatures.supports(TfidfVectorizer(stop_words="english").fit(CORPUS), CHAR)
+    assert not NgramFeatures.supports(TfidfVectorizer(), CHAR)  # not fitted
+    assert not NgramFeatures.supports(VECTORIZER, "drop")
     with pytest.raises(ValueError):
-        WordNgrams(TfidfVectorizer(ngram_range=(1, 3)).fit(CORPUS))
+        NgramFeatures(TfidfVectorizer(ngram_range=(1, 3)).fit(CORPUS), CHAR)
 
 
 def test_locate_ngrams_on_length_changing_lowercase() -> None:
     text = "İstanbul office asked what we needed"
-    occ = locate_ngrams(text, FAST.pattern, VECTORIZER.vocabulary_, bigrams=True)
+    occ = locate_ngrams(text, PATTERN, VECTORIZER.vocabulary_, bigrams=True)
     spans = {text[s:e] for _, s, e in occ}
     assert {"asked", "what we", "needed"} <= spans
 
@@ -97,7 +130,7 @@ def tiny_classifier(tiny_bundle):  # type: ignore[no-untyped-def]
 
 
 def test_shipped_configuration_uses_the_direct_path(tiny_classifier: Classifier) -> None:
-    assert tiny_classifier._fast_word is not None
+    assert tiny_classifier._ngrams is not None
     assert tiny_classifier._fast_scores is not None
 
 
@@ -139,7 +172,7 @@ def test_other_word_settings_go_through_scikit_learn(tiny_records) -> None:  # t
     )
     pipeline.fit([r.text for r in tiny_records], [r.label for r in tiny_records])
     model = Classifier(pipeline)
-    assert model._fast_word is None
+    assert model._ngrams is None
     texts = [r.text for r in tiny_records[:6]]
     np.testing.assert_allclose(model.predict_proba(texts), pipeline.predict_proba(texts), rtol=1e-6, atol=1e-9)
     for text, pred in zip(texts, model.classify(texts), strict=True):
