@@ -4,7 +4,7 @@ Each cue votes one label when it fires and abstains otherwise. A cue is a plain 
 ``cue(doc) -> list[tuple[int, int]]`` returning the character spans it matched (empty: abstain);
 its docstring is what the dashboard shows. All cues share one ``PhraseMatcher`` pass over lemmas
 (:func:`match_cues`), which is negation-aware: a phrase preceded within three tokens by a negator
-("never pushed", "nobody asked") is credited to the cue named in ``NEGATED_TO`` instead of its own.
+("never pushed", "nobody asked"), with no sentence punctuation between them, is credited to the cue named in ``NEGATED_TO`` instead of its own.
 
 Adding a cue means: one entry in ``PHRASES``, one function,
 one ``CUES`` entry, one test row. A behaviour change to a cue gets a new name, so old model cards
@@ -13,16 +13,18 @@ keep their meaning.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+from spacy.attrs import IDX, LENGTH, LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from vocml.errors import UnknownCueError
-from vocml.text import get_nlp, get_tokenizer, surface_forms
+from vocml.text import get_chunk_tokenizer, get_nlp, get_tokenizer, surface_forms
 
 Span = tuple[int, int]
 
@@ -776,14 +778,14 @@ def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
     return phrase, nlp
 
 
-def _negated(doc: Doc, start: int) -> bool:
-    for i in range(max(0, start - 3), start):
-        tok = doc[i]
-        if tok.lower_ in NEGATORS:
-            return True
-        if tok.is_punct and tok.text in ".;!?":
-            return False
-    return False
+@lru_cache(maxsize=4)
+def _token_ids(lang: str = "en") -> tuple[dict[int, str], np.ndarray, np.ndarray]:
+    """Cue name of each match id, and the lower-case ids of the negators and of sentence punctuation."""
+    strings = get_nlp(lang).vocab.strings
+    names = {strings.add(name): name for name in PHRASES}
+    negators = np.asarray(sorted(strings.add(w) for w in NEGATORS), dtype=np.uint64)
+    stops = np.asarray(sorted(strings.add(p) for p in ".;!?"), dtype=np.uint64)
+    return names, negators, stops
 
 
 def match_cues(doc: Doc) -> dict[str, list[Span]]:
@@ -791,23 +793,60 @@ def match_cues(doc: Doc) -> dict[str, list[Span]]:
 
     ``doc`` only needs tokens (``nlp.make_doc(text)`` is enough). Never raises and never mutates ``doc``.
     """
-    phrase, nlp = _matcher()
-    strings = nlp.vocab.strings
-    hits: dict[str, list[Span]] = {}
-    if len(doc) == 0:
-        return hits
-    for match_id, start, end in phrase(doc):
-        name = strings[match_id]
-        if name not in _SELF_NEGATED and _negated(doc, start):
+    return _collect(doc, [0, len(doc) + 1])[0]
+
+
+def match_texts(texts: Sequence[str], lang: str = "en") -> list[dict[str, list[Span]]]:
+    """:func:`match_cues` of each text's ``Doc``, matched in one pass over a ``Doc`` of the whole batch."""
+    doc, bounds = get_chunk_tokenizer(lang).batch(texts)
+    return _collect(doc, bounds, lang)
+
+
+def _collect(doc: Doc, bounds: list[int], lang: str = "en") -> list[dict[str, list[Span]]]:
+    """Cue hits of each text of ``doc``: text ``i`` is tokens ``bounds[i]`` up to ``bounds[i + 1] - 1``.
+
+    A phrase is negated when one of the three tokens before it (within its text, not across ``.``,
+    ``;``, ``!`` or ``?``) is a negator; it is then credited to ``NEGATED_TO[name]`` or dropped.
+    """
+    phrase, _ = _matcher(lang)
+    names, negators, stops = _token_ids(lang)
+    out: list[dict[str, list[Span]]] = [{} for _ in range(len(bounds) - 1)]
+    matches = phrase(doc) if len(doc) else []
+    if not matches:
+        return out
+    table = doc.to_array([LOWER, IDX, LENGTH])
+    lower = table[:, 0]
+    starts = np.fromiter((m[1] for m in matches), dtype=np.int64, count=len(matches))
+    ends = np.fromiter((m[2] for m in matches), dtype=np.int64, count=len(matches))
+    text_of = np.searchsorted(np.asarray(bounds), starts, side="right") - 1
+    first = np.asarray(bounds)[text_of]
+    # Negated: a negator among the three tokens before, with no sentence punctuation in between.
+    negated = np.zeros(len(starts), dtype=bool)
+    decided = np.zeros(len(starts), dtype=bool)
+    for back in (1, 2, 3):
+        at = starts - back
+        open_ = ~decided & (at >= first)
+        before = lower[np.maximum(at, 0)]
+        is_negator = open_ & np.isin(before, negators)
+        negated |= is_negator
+        decided |= is_negator | (open_ & np.isin(before, stops))
+    text_start = table[np.minimum(first, len(doc) - 1), 1].astype(np.int64)  # a text starts at its first token
+    span_start = table[starts, 1].astype(np.int64) - text_start
+    span_end = table[ends - 1, 1].astype(np.int64) + table[ends - 1, 2].astype(np.int64) - text_start
+    for (match_id, _, _), i, neg, s, e in zip(
+        matches, text_of.tolist(), negated.tolist(), span_start.tolist(), span_end.tolist(), strict=True
+    ):
+        name = names[match_id]
+        if neg and name not in _SELF_NEGATED:
             target = NEGATED_TO.get(name)
             if target is None:
                 continue
             name = target
-        span = doc[start:end]
-        hits.setdefault(name, []).append((span.start_char, span.end_char))
-    for spans in hits.values():
-        spans.sort()
-    return hits
+        out[i].setdefault(name, []).append((s, e))
+    for hits in out:
+        for spans in hits.values():
+            spans.sort()
+    return out
 
 
 def _hits(doc: Doc, name: str) -> list[Span]:

@@ -12,8 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
-from vocml.cues import Span, match_cues, resolve_cue_names
-from vocml.text import get_chunk_tokenizer
+from vocml.cues import CUE_NAMES, Span, match_texts, resolve_cue_names
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[%$£€]"
 
@@ -51,11 +50,10 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
         """Cue hits (name -> character spans) for each text, restricted to this vectorizer's cues."""
         check_is_fitted(self)
         names = set(self.cue_names_)
-        out = []
-        for doc in get_chunk_tokenizer(self.lang).pipe(as_texts(X)):
-            hits = match_cues(doc)
-            out.append({k: v for k, v in hits.items() if k in names})
-        return out
+        hits = match_texts(as_texts(X), self.lang)
+        if names.issuperset(CUE_NAMES):
+            return hits
+        return [{k: v for k, v in row.items() if k in names} for row in hits]
 
     def transform_hits(self, hits: Iterable[dict[str, list[Span]]]) -> sp.csr_matrix:
         """Turn cue hits from :meth:`match` into the indicator matrix."""
@@ -221,7 +219,8 @@ def weigh_tfidf(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: 
     data *= idf[indices]
     n_rows = len(indptr) - 1
     rows = np.repeat(np.arange(n_rows), np.diff(indptr))
-    norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64), minlength=n_rows))
+    # squares in the data's precision, summed in float64: what scikit-learn's normalize does
+    norms = np.sqrt(np.bincount(rows, weights=np.square(data).astype(np.float64, copy=False), minlength=n_rows))
     norms[norms == 0] = 1.0
     data /= norms[rows]
 

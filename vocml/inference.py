@@ -48,6 +48,26 @@ def word_vectorizer_supported(vectorizer: Any) -> bool:
     )
 
 
+FEW_TEXTS = 8  # up to this many texts, counts are merged with numpy rather than sparse products
+
+
+def _expand(indptr: np.ndarray, seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows ``seq`` of a CSR with ``indptr``: for each of their entries, which position of ``seq``
+    it belongs to, and its index in the CSR's ``indices``/``data``."""
+    first = indptr[seq].astype(np.int64)
+    counts = indptr[seq + 1] - first
+    at = np.repeat(np.arange(len(seq)), counts)
+    idx = first[at] + np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return at, idx
+
+
+def _merge(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum the values of repeated ``(row, column)`` pairs: a canonical CSR's ``(data, indices, indptr)``."""
+    keys, inverse = np.unique(rows * width + cols, return_inverse=True)
+    sums = np.bincount(inverse, weights=values, minlength=len(keys))
+    return sums, (keys % width).astype(np.int32), np.searchsorted(keys // width, np.arange(n + 1)).astype(np.int32)
+
+
 class _GrowingRows:
     """A sparse matrix that grows one row at a time (capacity doubling); ``matrix()`` views it as CSR."""
 
@@ -71,6 +91,12 @@ class _GrowingRows:
         self.data[lo:hi] = counts
         self.rows += 1
         self.indptr[self.rows] = hi
+
+    def gather(self, seq: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries of table rows ``seq`` (repeats allowed) as ``(row, column, value)``, each
+        labelled with the matching entry of ``rows``."""
+        at, idx = _expand(self.indptr, seq)
+        return rows[at], self.indices[idx], self.data[idx]
 
     def matrix(self) -> sp.csr_matrix:
         nnz = int(self.indptr[self.rows])
@@ -105,6 +131,7 @@ class NgramFeatures:
         self.word_dtype = word.dtype
         self.word_sublinear = bool(word.sublinear_tf)
         self.char = char
+        self._char_idf = np.asarray(char.idf_, dtype=np.float64)
         # Every token of the vocabulary gets an id; a joining bigram is found by the key a * T + b.
         tokens: dict[str, int] = {}
         for term in self.vocabulary:
@@ -133,8 +160,9 @@ class NgramFeatures:
         # Where each chunk's vocabulary n-grams sit in it: column -> start (and, same layout, -> end).
         self._occ_starts = _GrowingRows(len(self.word_idf))
         self._occ_ends = _GrowingRows(len(self.word_idf))
-        self._info: list[tuple[int, int, int, int, int, bool]] = []  # first, last, first_end, last_start, length, shifted
-        self._info_array: np.ndarray | None = None
+        # Per chunk: first and last token's id (-1 not in the vocabulary, -2 no token), end of the
+        # first token, start of the last, the chunk's length, and 1 if lower-casing changed it.
+        self._info = np.zeros((1024, 6), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -167,9 +195,10 @@ class NgramFeatures:
             info = (tok(toks[0], -1), tok(toks[-1], -1), matches[0].end(), matches[-1].start(), len(chunk), len(low) != len(chunk))
         else:
             info = (-2, -2, 0, 0, len(chunk), len(low) != len(chunk))
-        self._info.append(info)
-        self._info_array = None
         chunk_id = self._ids[chunk] = len(self._ids)
+        if chunk_id == len(self._info):
+            self._info = np.resize(self._info, (2 * len(self._info), 6))
+        self._info[chunk_id] = info
         return chunk_id
 
     def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, NgramSpans]:
@@ -188,29 +217,35 @@ class NgramFeatures:
                 found = [i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)]
             seq += found
             lengths.append(len(found))
-        if self._info_array is None:
-            self._info_array = np.asarray(self._info, dtype=np.int64).reshape(-1, 6)
-        info = self._info_array
+        info = self._info
         n = len(texts)
         seq_a = np.asarray(seq, dtype=np.int32)
         row_ptr = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(lengths, out=row_ptr[1:])
-        docs = sp.csr_matrix((np.ones(len(seq_a)), seq_a, row_ptr), shape=(n, len(ids)))
-        # Word counts: the chunks' own n-grams plus the bigrams that join neighbouring chunks.
-        word = docs @ self._word_rows.matrix()
         rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
         pairs = self._joining_bigrams(seq_a, rows, info)
-        if pairs is not None:
-            p_rows, p_cols, _, _ = pairs
-            word = word + sp.csr_matrix((np.ones(len(p_rows)), (p_rows, p_cols)), shape=word.shape)
-        word = sp.csr_matrix(word)
-        word_data = word.data.astype(self.word_dtype)
-        weigh_tfidf(word_data, word.indices, word.indptr, self.word_idf, sublinear=self.word_sublinear)
-        word_block = sp.csr_matrix((word_data, word.indices, word.indptr), shape=word.shape)
-        char = docs @ self._char_rows.matrix()
-        char_data = char.data.astype(np.float64)
-        weigh_tfidf(char_data, char.indices, char.indptr, self.char.idf_.astype(np.float64), sublinear=self.char.sublinear_tf)
-        char_block = sp.csr_matrix((char_data.astype(self.char.dtype), char.indices, char.indptr), shape=char.shape)
+        # Word counts: the chunks' own n-grams plus the bigrams that join neighbouring chunks.
+        if n <= FEW_TEXTS:  # gather and merge with numpy: scipy's constructors cost more for a few rows
+            r, c, d = self._word_rows.gather(seq_a, rows)
+            if pairs is not None:
+                r, c, d = np.concatenate([r, pairs[0]]), np.concatenate([c, pairs[1]]), np.concatenate([d, np.ones(len(pairs[0]))])
+            word = _merge(n, r, c, d, len(self.word_idf))
+            char = _merge(n, *self._char_rows.gather(seq_a, rows), len(self.char.idf_))
+        else:
+            docs = sp.csr_matrix((np.ones(len(seq_a)), seq_a, row_ptr), shape=(n, len(ids)))
+            counts = docs @ self._word_rows.matrix()
+            if pairs is not None:
+                counts = counts + sp.csr_matrix((np.ones(len(pairs[0])), (pairs[0], pairs[1])), shape=counts.shape)
+            counts = sp.csr_matrix(counts)
+            word = counts.data, counts.indices, counts.indptr
+            counts = docs @ self._char_rows.matrix()
+            char = counts.data, counts.indices, counts.indptr
+        word_data = word[0].astype(self.word_dtype)
+        weigh_tfidf(word_data, word[1], word[2], self.word_idf, sublinear=self.word_sublinear)
+        word_block = sp.csr_matrix((word_data, word[1], word[2]), shape=(n, len(self.word_idf)))
+        char_data = char[0].astype(np.float64)
+        weigh_tfidf(char_data, char[1], char[2], self._char_idf, sublinear=self.char.sublinear_tf)
+        char_block = sp.csr_matrix((char_data.astype(self.char.dtype), char[1], char[2]), shape=(n, len(self._char_idf)))
         return word_block, char_block, NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
 
     def _joining_bigrams(
@@ -263,16 +298,11 @@ class NgramSpans:
         order = np.argsort(rows.astype(np.int64) * width + cols, kind="stable")
         asked = (rows.astype(np.int64) * width + cols)[order]
         asked_w = weights[order]
-        info = feats._info_array
-        assert info is not None
+        info = feats._info
         seq = self.seq
         starts = self._chunk_starts(info)
         # Every chunk's own occurrences, moved to the chunk's place in its text.
-        occ_ptr = feats._occ_starts.indptr
-        first = occ_ptr[seq].astype(np.int64)
-        counts = occ_ptr[seq + 1] - first
-        at_pos = np.repeat(np.arange(len(seq)), counts)
-        idx = first[at_pos] + np.arange(len(at_pos)) - np.repeat(np.cumsum(counts) - counts, counts)
+        at_pos, idx = _expand(feats._occ_starts.indptr, seq)
         r = self.rows[at_pos]
         c = feats._occ_starts.indices[idx].astype(np.int64)
         s_a = starts[at_pos] + feats._occ_starts.data[idx].astype(np.int64)

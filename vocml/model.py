@@ -201,12 +201,21 @@ class Classifier:
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             return self._proba(self._blocks(texts)[0])
 
-    def classify(self, items: Any, *, batch_size: int = 2000) -> list[Prediction]:
+    def classify(
+        self, items: Any, *, batch_size: int = 2000, ids: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
         """Classify texts, :class:`~vocml.data.Record` objects or dicts with ``text`` (and ``id``).
 
-        A pandas Series of texts works too (its index becomes the ``id``).
+        A pandas Series of texts works too (its index becomes the ``id``). ``ids``, when given, are
+        the predictions' ids instead (one per item).
         """
-        texts, ids = _texts_and_ids(items)
+        texts, item_ids = _texts_and_ids(items)
+        if ids is None:
+            ids = item_ids
+        elif len(ids) != len(texts):
+            raise ValueError(f"got {len(ids)} ids for {len(texts)} items")
+        else:
+            ids = list(ids)
         out: list[Prediction] = []
         for lo in range(0, len(texts), batch_size):
             out.extend(self._classify_batch(texts[lo : lo + batch_size], ids[lo : lo + batch_size]))
@@ -228,14 +237,15 @@ class Classifier:
         out = []
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
             push = cue_push[k]
+            confidence = round(row[k], 6)  # "uncertain" follows the confidence the user sees
             cue_evidence = [(w, s, e) for name, spans_ in hits[i].items() if (w := push[name]) > 0 for s, e in spans_]
             out.append(
                 Prediction(
                     id=ids[i],
                     label=labels[k],
-                    confidence=round(row[k], 6),
+                    confidence=confidence,
                     scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
-                    uncertain=row[k] < threshold,
+                    uncertain=confidence < threshold,
                     cues=sorted(hits[i]),
                     evidence=_evidence(text, word_evidence[i] + cue_evidence),
                 )

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from vocml.cues import CUES, match_cues
+from vocml.cues import CUES, match_texts
 from vocml.data import LABELS, Record
-from vocml.text import get_chunk_tokenizer
 
 ABSTAIN = -1
 
@@ -27,8 +26,7 @@ def vote_matrix(texts: Sequence[str], cue_names: Sequence[str] | None = None) ->
     names = list(cue_names or CUES)
     label_index = {lab: i for i, lab in enumerate(LABELS)}
     L = np.full((len(texts), len(names)), ABSTAIN, dtype=np.int8)
-    for i, doc in enumerate(get_chunk_tokenizer().pipe(texts)):
-        hits = match_cues(doc)
+    for i, hits in enumerate(match_texts(texts)):
         for j, name in enumerate(names):
             if name in hits:
                 L[i, j] = label_index[CUES[name].label]

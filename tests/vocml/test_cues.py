@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocml.cues import CUES, describe_cues, match_cues, resolve_cue_names
+from vocml.cues import CUES, describe_cues, match_cues, match_texts, resolve_cue_names
 from vocml.errors import UnknownCueError
-from vocml.text import get_nlp
+from vocml.text import get_nlp, get_tokenizer
 
 FIRES = [
     ("feature_dump", "Walked them through all 40 slides and the roadmap."),
@@ -75,6 +75,36 @@ def test_negation_moves_the_vote(text: str, present: str, absent: str) -> None:
     hits = match_cues(get_nlp()(text))
     assert present in hits
     assert absent not in hits
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "negated"),
+    [
+        ("They were great. Never pushed anything on us.", "negated_push", True),
+        ("No. They asked about our goals.", "discovery_question", False),  # the "No" ends its sentence
+        ("Nothing wrong; asked about their goals.", "discovery_question", False),
+        ("Nobody asked what we needed.", "negated_discovery", True),
+    ],
+)
+def test_negation_looks_back_within_the_sentence(text: str, cue: str, negated: bool) -> None:
+    hits = match_cues(get_nlp()(text))
+    assert cue in hits
+    if not negated:
+        assert "negated_discovery" not in hits
+
+
+PHRASE_WORDS = st.sampled_from(
+    ["asked", "Nobody", "never", "pushed", "the", "discount", ".", "what", "we", "needed", "No.", "demo", "!",
+     "didn't", "listen", "\n", "  ", "goals", "EOQ", "e.g.", "İ", "quota", "—"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.lists(PHRASE_WORDS, max_size=25).map(" ".join), st.text(max_size=60)), max_size=6))
+def test_a_batch_matches_like_each_text_alone(texts: list[str]) -> None:
+    """One Doc for the batch gives each text exactly the hits of its own Doc (nothing crosses texts)."""
+    tokenizer = get_tokenizer()
+    assert match_texts(texts) == [match_cues(tokenizer(text)) for text in texts]
 
 
 def test_cues_do_not_mutate_the_doc() -> None:
