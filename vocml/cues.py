@@ -774,7 +774,7 @@ def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
         variants: set[str] = set()
         for text in phrases:
             variants.update(_variants([t.lower_ for t in nlp.make_doc(text)]))
-        phrase.add(name, list(get_tokenizer(lang).pipe(sorted(variants))))
+        phrase.add(name, list(get_chunk_tokenizer(lang).pipe(sorted(variants))))
     return phrase, nlp
 
 

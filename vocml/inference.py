@@ -69,7 +69,8 @@ def _merge(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, width
 
 
 class _GrowingRows:
-    """A sparse matrix that grows one row at a time (capacity doubling); ``matrix()`` views it as CSR."""
+    """A sparse matrix that grows a row at a time: appended rows wait in lists until :meth:`flush`
+    moves them into the arrays (capacity doubling); ``matrix()`` views the arrays as CSR."""
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -77,20 +78,34 @@ class _GrowingRows:
         self.indptr = np.zeros(1025, dtype=np.int32)
         self.indices = np.empty(8192, dtype=np.int32)
         self.data = np.empty(8192, dtype=np.float64)
+        self._cols: list[Any] = []
+        self._values: list[Any] = []
+        self._lengths: list[int] = []
 
-    def append(self, cols: list[int] | np.ndarray, counts: list[float] | np.ndarray) -> None:
+    def append(self, cols: list[int] | np.ndarray, values: list[float] | np.ndarray) -> None:
+        self._cols.append(cols)
+        self._values.append(values)
+        self._lengths.append(len(cols))
+
+    def flush(self) -> None:
+        """Move the appended rows into the arrays."""
+        if not self._lengths:
+            return
         lo = int(self.indptr[self.rows])
-        hi = lo + len(cols)
+        hi = lo + sum(self._lengths)
         if hi > len(self.indices):
             size = max(hi, 2 * len(self.indices))
             self.indices = np.resize(self.indices, size)
             self.data = np.resize(self.data, size)
-        if self.rows + 2 > len(self.indptr):
-            self.indptr = np.resize(self.indptr, 2 * len(self.indptr))
-        self.indices[lo:hi] = cols
-        self.data[lo:hi] = counts
-        self.rows += 1
-        self.indptr[self.rows] = hi
+        end = self.rows + len(self._lengths)
+        if end + 1 > len(self.indptr):
+            self.indptr = np.resize(self.indptr, max(end + 1, 2 * len(self.indptr)))
+        if hi > lo:
+            self.indices[lo:hi] = np.concatenate(self._cols)
+            self.data[lo:hi] = np.concatenate(self._values)
+        self.indptr[self.rows + 1 : end + 1] = lo + np.cumsum(self._lengths)
+        self.rows = end
+        self._cols, self._values, self._lengths = [], [], []
 
     def gather(self, seq: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The entries of table rows ``seq`` (repeats allowed) as ``(row, column, value)``, each
@@ -163,6 +178,7 @@ class NgramFeatures:
         # Per chunk: first and last token's id (-1 not in the vocabulary, -2 no token), end of the
         # first token, start of the last, the chunk's length, and 1 if lower-casing changed it.
         self._info = np.zeros((1024, 6), dtype=np.int64)
+        self._new_info: list[tuple[int, int, int, int, int, bool]] = []
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -195,11 +211,20 @@ class NgramFeatures:
             info = (tok(toks[0], -1), tok(toks[-1], -1), matches[0].end(), matches[-1].start(), len(chunk), len(low) != len(chunk))
         else:
             info = (-2, -2, 0, 0, len(chunk), len(low) != len(chunk))
+        self._new_info.append(info)
         chunk_id = self._ids[chunk] = len(self._ids)
-        if chunk_id == len(self._info):
-            self._info = np.resize(self._info, (2 * len(self._info), 6))
-        self._info[chunk_id] = info
         return chunk_id
+
+    def _flush(self) -> None:
+        """Move what :meth:`_add` learnt into the arrays the batch arithmetic reads."""
+        for table in (self._word_rows, self._char_rows, self._occ_starts, self._occ_ends):
+            table.flush()
+        if self._new_info:
+            end = len(self._ids)
+            if end > len(self._info):
+                self._info = np.resize(self._info, (max(end, 2 * len(self._info)), 6))
+            self._info[end - len(self._new_info) : end] = self._new_info
+            self._new_info = []
 
     def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, NgramSpans]:
         """The word and character tf-idf blocks of ``texts``, and where their word n-grams occur."""
@@ -217,6 +242,7 @@ class NgramFeatures:
                 found = [i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)]
             seq += found
             lengths.append(len(found))
+        self._flush()
         info = self._info
         n = len(texts)
         seq_a = np.asarray(seq, dtype=np.int32)

@@ -230,7 +230,8 @@ class Classifier:
             blocks, hits, spans = self._blocks(texts)
             proba = self._proba(blocks)
         best = proba.argmax(axis=1)
-        word_evidence = spans.find(*self._top_word_features(blocks[self._word_block], best))
+        rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
+        word_evidence = spans.find(rows, cols, -weights)  # negated weights: strongest sorts first
         cue_push = self._cue_push
         labels = self.labels
         threshold = self.threshold
@@ -238,7 +239,10 @@ class Classifier:
         for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
             push = cue_push[k]
             confidence = round(row[k], 6)  # "uncertain" follows the confidence the user sees
-            cue_evidence = [(w, s, e) for name, spans_ in hits[i].items() if (w := push[name]) > 0 for s, e in spans_]
+            candidates = word_evidence[i]
+            for name, cue_spans in hits[i].items():
+                if (w := push[name]) > 0:
+                    candidates += [(-w, s, e) for s, e in cue_spans]
             out.append(
                 Prediction(
                     id=ids[i],
@@ -247,7 +251,7 @@ class Classifier:
                     scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
                     uncertain=confidence < threshold,
                     cues=sorted(hits[i]),
-                    evidence=_evidence(text, word_evidence[i] + cue_evidence),
+                    evidence=_evidence(text, candidates),
                 )
             )
         return out
@@ -256,12 +260,12 @@ class Classifier:
         """Each row's strongest word n-grams toward its predicted label: rows, columns and weights.
 
         The weight of a feature is its tf-idf value times the label's relative coefficient; computed
-        for the whole batch at once, then the top positive ones per row are kept.
+        for the whole batch at once, then the top ones per row (at least ``MIN_EVIDENCE_WEIGHT``) are kept.
         """
         rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
         weights = W.data * self._word_push[best[rows], W.indices]
-        positive = weights > 0
-        rows, weights, cols = rows[positive], weights[positive], W.indices[positive]
+        strong = weights >= MIN_EVIDENCE_WEIGHT  # weaker ones never make it into the evidence
+        rows, weights, cols = rows[strong], weights[strong], W.indices[strong]
         order = np.lexsort((cols, -weights, rows))  # by row, strongest first, then by column
         rows, weights, cols = rows[order], weights[order], cols[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
@@ -272,23 +276,26 @@ class Classifier:
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
     """Phrases that pushed toward the predicted label, strongest first, non-overlapping.
 
-    ``candidates`` are ``(weight, start, end)``; weights below a tenth of the strongest (and below
-    ``MIN_EVIDENCE_WEIGHT``) are dropped, and at most ``MAX_EVIDENCE`` phrases are kept.
+    ``candidates`` are ``(-weight, start, end)`` (negated, so they sort strongest first, then by
+    position); weights below a tenth of the strongest (and below ``MIN_EVIDENCE_WEIGHT``) are
+    dropped, and at most ``MAX_EVIDENCE`` phrases are kept.
     """
     if not candidates:
         return []
-    candidates.sort(key=lambda c: (-c[0], c[1]))
-    floor = max(MIN_EVIDENCE_WEIGHT, candidates[0][0] * 0.1)
+    candidates.sort()
+    ceiling = -max(MIN_EVIDENCE_WEIGHT, -candidates[0][0] * 0.1)
     chosen: list[tuple[float, int, int]] = []
     for w, s, e in candidates:
-        if w < floor:
+        if w > ceiling:
             break
-        if any(s < ce and cs < e for _, cs, ce in chosen):
-            continue
-        chosen.append((w, s, e))
-        if len(chosen) == MAX_EVIDENCE:
-            break
-    return [Evidence(text[s:e], s, e, round(w, 4)) for w, s, e in chosen]
+        for _, cs, ce in chosen:
+            if s < ce and cs < e:
+                break
+        else:
+            chosen.append((w, s, e))
+            if len(chosen) == MAX_EVIDENCE:
+                break
+    return [Evidence(text[s:e], s, e, round(-w, 4)) for w, s, e in chosen]
 
 
 def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None]]:

@@ -15,7 +15,7 @@ from itertools import chain
 from operator import itemgetter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import spacy
 import spacy_lookups_data
@@ -85,6 +85,7 @@ class ChunkTokenizer:
         self.vocab = tokenizer.vocab
         # chunk -> lexeme ids of its tokens and their trailing spaces (only the last has one)
         self._chunks: dict[str, tuple[list[int], list[bool]]] = {}
+        self._empty = False  # whether some chunk gave no token (such texts go to spaCy whole)
 
     def __call__(self, text: str) -> Doc:
         """The ``Doc`` of ``text``, identical to ``tokenizer(text)``."""
@@ -106,11 +107,16 @@ class ChunkTokenizer:
         per-``Doc`` set-up, which costs as much as the tokens of a short text.
         """
         separator = ([self.vocab["\n"].orth], [False])
+        per_text = [self._entries(text, learn=False) for text in texts]
+        unknown = [c for entries in per_text if entries for c in entries if isinstance(c, str)]
+        if unknown:
+            self._learn(unknown)
+            per_text = [self._entries(text) if entries and any(isinstance(c, str) for c in entries) else entries
+                        for text, entries in zip(texts, per_text, strict=True)]
         parts: list[tuple[list[int], list[bool]]] = []
         bounds = [0]
         size = 0
-        for text in texts:
-            entries = self._entries(text)
+        for text, entries in zip(texts, per_text, strict=True):
             if entries is None:
                 doc = self.tokenizer(text)
                 entries = [([t.orth for t in doc], [bool(t.whitespace_) for t in doc])]
@@ -122,8 +128,33 @@ class ChunkTokenizer:
         spaces = list(chain.from_iterable(map(itemgetter(1), parts)))
         return Doc(self.vocab, words=words, spaces=spaces), bounds  # type: ignore[arg-type]
 
-    def _entries(self, text: str) -> list[tuple[list[int], list[bool]]] | None:
-        """The remembered splits of the chunks of ``text``, or ``None`` for spaCy to tokenize it."""
+    def _learn(self, chunks: list[str]) -> None:
+        """Split chunks not seen before with one call to spaCy's tokenizer.
+
+        spaCy tokenizes each space-separated chunk on its own (what this class relies on), so the
+        tokens of the chunks joined by spaces, cut after each token followed by a space, are each
+        chunk's tokens; one call saves the set-up of a ``Doc`` per chunk.
+        """
+        new = [c for c in dict.fromkeys(chunks) if c not in self._chunks]
+        if not new:
+            return
+        groups: list[list[int]] = [[]]
+        for token in self.tokenizer(" ".join(new)):
+            groups[-1].append(token.orth)
+            if token.whitespace_:
+                groups.append([])
+        if len(groups) != len(new) or not all(groups):  # not one group per chunk: split them one by one
+            for chunk in new:
+                self._split(chunk)
+            return
+        for chunk, orths in zip(new, groups, strict=True):
+            self._chunks[chunk] = (orths, [False] * (len(orths) - 1) + [True])
+
+    def _entries(self, text: str, *, learn: bool = True) -> list[Any] | None:
+        """The remembered splits of the chunks of ``text``, or ``None`` for spaCy to tokenize it.
+
+        With ``learn=False`` a chunk not seen before stays in the list as its string.
+        """
         if not text or not text.isprintable() or "  " in text or text[0] == " " or text[-1] == " ":
             return None
         chunks = self._chunks
@@ -132,14 +163,17 @@ class ChunkTokenizer:
         pieces = text.split(" ")
         entries = list(map(chunks.get, pieces))
         if None in entries:
+            if not learn:
+                return [e if e is not None else c for e, c in zip(entries, pieces, strict=True)]
             entries = [e if e is not None else self._split(c) for e, c in zip(entries, pieces, strict=True)]
-            if not all(e[0] for e in entries):  # a chunk spaCy gives no token for: let spaCy do the text
-                return None
-        return entries  # type: ignore[return-value]
+        if self._empty and not all(e[0] for e in entries):  # a chunk spaCy gives no token for
+            return None
+        return entries
 
     def _split(self, chunk: str) -> tuple[list[int], list[bool]]:
         """The lexeme ids of spaCy's tokens of one chunk, and their trailing spaces."""
         orths = [t.orth for t in self.tokenizer(chunk)]
+        self._empty = self._empty or not orths
         entry = self._chunks[chunk] = (orths, [False] * (len(orths) - 1) + [True] if orths else [])
         return entry
 

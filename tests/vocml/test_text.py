@@ -38,6 +38,22 @@ def test_chunk_tokenizer_equals_spacy(text: str) -> None:
     assert _same(again, expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(texts(), max_size=6))
+def test_a_batch_doc_holds_each_text_as_spacy_splits_it(batch: list[str]) -> None:
+    tokenizer = ChunkTokenizer(get_tokenizer())  # nothing remembered: new chunks are learnt together
+    for _ in range(2):
+        doc, bounds = tokenizer.batch(batch)
+        assert len(bounds) == len(batch) + 1 and bounds[-1] == len(doc)
+        for i, text in enumerate(batch):
+            tokens = doc[bounds[i] : bounds[i + 1] - 1]
+            expected = get_tokenizer()(text)
+            assert [t.text for t in tokens] == [t.text for t in expected]
+            assert doc[bounds[i + 1] - 1].text == "\n"  # the separator
+            start = doc[bounds[i]].idx  # where the text starts in the batch Doc
+            assert doc.text[start : start + len(text)] == text
+
+
 def test_chunk_tokenizer_splits_contractions_and_punctuation() -> None:
     doc = get_chunk_tokenizer()("Nobody asked, they didn't listen.")
     assert [t.text for t in doc] == ["Nobody", "asked", ",", "they", "did", "n't", "listen", "."]
