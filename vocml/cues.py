@@ -24,7 +24,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from vocml.errors import UnknownCueError
-from vocml.text import get_chunk_tokenizer, get_nlp, get_tokenizer, surface_forms
+from vocml.text import get_chunk_tokenizer, get_nlp, surface_forms_of
 
 Span = tuple[int, int]
 
@@ -752,9 +752,10 @@ class Cue:
 MAX_VARIANTS = 256
 
 
-def _variants(tokens: list[str]) -> list[str]:
-    """Every surface form of a phrase whose tokens share the phrase tokens' lemmas."""
-    options = [sorted(surface_forms(t)) for t in tokens]
+def _variants(tokens: list[str], forms: dict[str, frozenset[str]]) -> list[str]:
+    """Every surface form of a phrase whose tokens share the phrase tokens' lemmas (``forms``: the
+    :func:`~vocml.text.surface_forms` of each token)."""
+    options = [sorted(forms[t]) for t in tokens]
     out = [""]
     for forms in options:
         out = [f"{prefix} {f}".strip() for prefix in out for f in forms][:MAX_VARIANTS]
@@ -769,12 +770,24 @@ def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
     asking) is the same as matching lemmas, without running the lemmatizer on every text.
     """
     nlp = get_nlp(lang)
+    tokens = {name: [[t.lower_ for t in nlp.make_doc(text)] for text in phrases] for name, phrases in PHRASES.items()}
+    forms = surface_forms_of({t for phrases in tokens.values() for phrase in phrases for t in phrase})
+    variants: list[tuple[str, str]] = []
+    for name, phrases in tokens.items():
+        found: set[str] = set()
+        for phrase_tokens in phrases:
+            found.update(_variants(phrase_tokens, forms))
+        variants += [(name, form) for form in sorted(found)]
+    # Each variant as its tokens' LOWER ids, which is all the matcher keeps of a pattern Doc: one
+    # Doc for them all costs a fraction of a Doc each (thousands of them, at every start).
+    doc, bounds = get_chunk_tokenizer(lang).batch([form for _, form in variants])
+    lowers = doc.to_array(LOWER).tolist()
+    patterns: dict[str, list[list[int]]] = {}
+    for (name, _), lo, hi in zip(variants, bounds, bounds[1:], strict=False):
+        patterns.setdefault(name, []).append(lowers[lo : hi - 1])
     phrase = PhraseMatcher(nlp.vocab, attr="LOWER")
-    for name, phrases in PHRASES.items():
-        variants: set[str] = set()
-        for text in phrases:
-            variants.update(_variants([t.lower_ for t in nlp.make_doc(text)]))
-        phrase.add(name, list(get_chunk_tokenizer(lang).pipe(sorted(variants))))
+    for name, keys in patterns.items():
+        phrase.add(name, keys)
     return phrase, nlp
 
 
@@ -793,17 +806,19 @@ def match_cues(doc: Doc) -> dict[str, list[Span]]:
 
     ``doc`` only needs tokens (``nlp.make_doc(text)`` is enough). Never raises and never mutates ``doc``.
     """
-    return _collect(doc, [0, len(doc) + 1])[0]
+    return match_batch(doc, [0, len(doc) + 1])[0]
 
 
 def match_texts(texts: Sequence[str], lang: str = "en") -> list[dict[str, list[Span]]]:
     """:func:`match_cues` of each text's ``Doc``, matched in one pass over a ``Doc`` of the whole batch."""
     doc, bounds = get_chunk_tokenizer(lang).batch(texts)
-    return _collect(doc, bounds, lang)
+    return match_batch(doc, bounds, lang)
 
 
-def _collect(doc: Doc, bounds: list[int], lang: str = "en") -> list[dict[str, list[Span]]]:
-    """Cue hits of each text of ``doc``: text ``i`` is tokens ``bounds[i]`` up to ``bounds[i + 1] - 1``.
+def match_batch(doc: Doc, bounds: list[int], lang: str = "en") -> list[dict[str, list[Span]]]:
+    """Cue hits of each text of a batch ``Doc``: text ``i`` is tokens ``bounds[i]`` up to
+    ``bounds[i + 1] - 1`` (a separator no phrase contains, or the end), and starts at its first
+    token's character offset; spans are relative to the text.
 
     A phrase is negated when one of the three tokens before it (within its text, not across ``.``,
     ``;``, ``!`` or ``?``) is a negator; it is then credited to ``NEGATED_TO[name]`` or dropped.

@@ -49,8 +49,11 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
     def match(self, X: Any) -> list[dict[str, list[Span]]]:
         """Cue hits (name -> character spans) for each text, restricted to this vectorizer's cues."""
         check_is_fitted(self)
+        return self.keep(match_texts(as_texts(X), self.lang))
+
+    def keep(self, hits: list[dict[str, list[Span]]]) -> list[dict[str, list[Span]]]:
+        """``hits`` restricted to this vectorizer's cues."""
         names = set(self.cue_names_)
-        hits = match_texts(as_texts(X), self.lang)
         if names.issuperset(CUE_NAMES):
             return hits
         return [{k: v for k, v in row.items() if k in names} for row in hits]

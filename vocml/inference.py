@@ -16,11 +16,13 @@ Training, cross-validation and ``Pipeline.predict_proba`` still go through sciki
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 
 from vocml.features import WordCharVectorizer, weigh_tfidf
 
@@ -68,16 +70,25 @@ def _merge(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, width
     return sums, (keys % width).astype(np.int32), np.searchsorted(keys // width, np.arange(n + 1)).astype(np.int32)
 
 
+class NgramBatch(NamedTuple):
+    """What :meth:`NgramFeatures.transform` gives for a batch of texts."""
+
+    word: sp.csr_matrix
+    char: sp.csr_matrix
+    spans: NgramSpans
+    doc: tuple[Doc, list[int]] | None  # the batch Doc and each text's first token, given a tokenizer
+
+
 class _GrowingRows:
     """A sparse matrix that grows a row at a time: appended rows wait in lists until :meth:`flush`
     moves them into the arrays (capacity doubling); ``matrix()`` views the arrays as CSR."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, data_dtype: Any = np.float64) -> None:
         self.width = width
         self.rows = 0
         self.indptr = np.zeros(1025, dtype=np.int32)
         self.indices = np.empty(8192, dtype=np.int32)
-        self.data = np.empty(8192, dtype=np.float64)
+        self.data = np.empty(8192, dtype=data_dtype)
         self._cols: list[Any] = []
         self._values: list[Any] = []
         self._lengths: list[int] = []
@@ -131,12 +142,17 @@ class NgramFeatures:
     bigrams are looked up with numpy, so the work per text is a dictionary lookup per chunk.
     The numbers equal the vectorizers' (property-tested in tests/vocml/test_inference.py).
 
+    Given spaCy's tokenizer, each chunk also remembers its spaCy tokens (spaCy, too, tokenizes each
+    space-separated chunk on its own), and a batch comes with one ``Doc`` of all its texts for the
+    cues (see :meth:`vocml.text.ChunkTokenizer.batch`, which it equals), built from the same lookups.
+
     Args:
         word: the fitted word ``TfidfVectorizer`` (see :func:`word_vectorizer_supported`).
         char: the fitted :class:`~vocml.features.WordCharVectorizer`.
+        tokenizer: spaCy's tokenizer, to build the batch ``Doc``; ``None`` for none.
     """
 
-    def __init__(self, word: TfidfVectorizer, char: WordCharVectorizer) -> None:
+    def __init__(self, word: TfidfVectorizer, char: WordCharVectorizer, tokenizer: Tokenizer | None = None) -> None:
         if not self.supports(word, char):
             raise ValueError("these vectorizers' settings are not supported by NgramFeatures")
         self.pattern = re.compile(word.token_pattern)
@@ -161,6 +177,8 @@ class NgramFeatures:
         pairs.sort()
         self._pair_keys = np.asarray([k for k, _ in pairs], dtype=np.int64)
         self._pair_cols = np.asarray([c for _, c in pairs], dtype=np.int32)
+        self.tokenizer = tokenizer
+        self._separator = tokenizer.vocab["\n"].orth if tokenizer is not None else 0
         self._reset()
 
     @staticmethod
@@ -179,6 +197,10 @@ class NgramFeatures:
         # first token, start of the last, the chunk's length, and 1 if lower-casing changed it.
         self._info = np.zeros((1024, 6), dtype=np.int64)
         self._new_info: list[tuple[int, int, int, int, int, bool]] = []
+        # spaCy's tokens of each chunk (lexeme ids), and the chunks still to split
+        self._orths = _GrowingRows(0, data_dtype=np.uint64)
+        self._unsplit: list[str] = []
+        self._tokenless = False  # whether some chunk gave spaCy no token
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -212,11 +234,36 @@ class NgramFeatures:
         else:
             info = (-2, -2, 0, 0, len(chunk), len(low) != len(chunk))
         self._new_info.append(info)
+        self._unsplit.append(chunk)
         chunk_id = self._ids[chunk] = len(self._ids)
         return chunk_id
 
+    def _split_new(self) -> None:
+        """spaCy's tokens of the chunks added since the last call, with one call to the tokenizer.
+
+        The chunks joined by spaces, cut after each token followed by a space, give each chunk's
+        tokens (spaCy splits each space-separated chunk on its own); if the cuts do not line up, one
+        call per chunk.
+        """
+        new, self._unsplit = self._unsplit, []
+        if self.tokenizer is None:
+            return
+        groups: list[list[int]] = [[]]
+        for token in self.tokenizer(" ".join(new)):
+            groups[-1].append(token.orth)
+            if token.whitespace_:
+                groups.append([])
+        if len(groups) != len(new) or not all(groups):
+            groups = [[t.orth for t in self.tokenizer(chunk)] for chunk in new]
+            self._tokenless = self._tokenless or not all(groups)
+        for orths in groups:
+            self._orths.append(np.zeros(len(orths), dtype=np.int32), np.asarray(orths, dtype=np.uint64))
+
     def _flush(self) -> None:
         """Move what :meth:`_add` learnt into the arrays the batch arithmetic reads."""
+        if self._unsplit:
+            self._split_new()
+        self._orths.flush()
         for table in (self._word_rows, self._char_rows, self._occ_starts, self._occ_ends):
             table.flush()
         if self._new_info:
@@ -226,8 +273,9 @@ class NgramFeatures:
             self._info[end - len(self._new_info) : end] = self._new_info
             self._new_info = []
 
-    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, NgramSpans]:
-        """The word and character tf-idf blocks of ``texts``, and where their word n-grams occur."""
+    def transform(self, texts: list[str]) -> NgramBatch:
+        """The word and character tf-idf blocks of ``texts``, where their word n-grams occur, and
+        (given a tokenizer) the batch ``Doc`` with each text's first token."""
         if len(self._ids) > MAX_CHUNKS:
             self._reset()
         ids = self._ids
@@ -272,7 +320,45 @@ class NgramFeatures:
         char_data = char[0].astype(np.float64)
         weigh_tfidf(char_data, char[1], char[2], self._char_idf, sublinear=self.char.sublinear_tf)
         char_block = sp.csr_matrix((char_data.astype(self.char.dtype), char[1], char[2]), shape=(n, len(self._char_idf)))
-        return word_block, char_block, NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
+        spans = NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
+        doc = self._doc(texts, seq_a, row_ptr) if self.tokenizer is not None else None
+        return NgramBatch(word_block, char_block, spans, doc)
+
+    def _doc(self, texts: list[str], seq: np.ndarray, row_ptr: np.ndarray) -> tuple[Doc, list[int]]:
+        """What :meth:`vocml.text.ChunkTokenizer.batch` returns for ``texts``: one ``Doc``, each text
+        followed by a line-break token, and the index of each text's first token (plus the length)."""
+        assert self.tokenizer is not None
+        ptr = self._orths.indptr
+        at, idx = _expand(ptr, seq)
+        # A chunk's last token is followed by a space: between chunks, and before the separator.
+        spaces = (idx + 1) == ptr[seq[at] + 1]
+        counts = np.diff(ptr)[seq] if len(seq) else np.zeros(0, dtype=np.int64)
+        ends = np.concatenate([[0], np.cumsum(counts)])[row_ptr]  # each text's tokens: ends[i]:ends[i + 1]
+        orths = self._orths.data[idx]
+        # spaCy splits a text into the chunks between single spaces; other texts go to it whole.
+        plain = [bool(t) and t[0] != " " and t[-1] != " " and t.isprintable() and "  " not in t for t in texts]
+        if self._tokenless:
+            empty = counts == 0
+            plain = [p and not empty[row_ptr[i] : row_ptr[i + 1]].any() for i, p in enumerate(plain)]
+        if all(plain):
+            words = np.insert(orths, ends[1:], self._separator).tolist()
+            flags = np.insert(spaces, ends[1:], False).tolist()
+            bounds = (ends + np.arange(len(ends))).tolist()
+            return Doc(self.tokenizer.vocab, words=words, spaces=flags), bounds  # type: ignore[arg-type]
+        word_list, space_list = orths.tolist(), spaces.tolist()
+        words, flags, bounds = [], [], [0]
+        for i, text in enumerate(texts):
+            if plain[i]:
+                words += word_list[ends[i] : ends[i + 1]]
+                flags += space_list[ends[i] : ends[i + 1]]
+            else:
+                doc = self.tokenizer(text)
+                words += [t.orth for t in doc]
+                flags += [bool(t.whitespace_) for t in doc]
+            words.append(self._separator)
+            flags.append(False)
+            bounds.append(len(words))
+        return Doc(self.tokenizer.vocab, words=words, spaces=flags), bounds  # type: ignore[arg-type]
 
     def _joining_bigrams(
         self, seq: np.ndarray, rows: np.ndarray, info: np.ndarray

@@ -22,7 +22,9 @@ from sklearn.pipeline import Pipeline
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, NotTrainedError
 from vocml.features import CueVectorizer, as_texts, build_features
+from vocml.cues import match_batch
 from vocml.inference import LinearScores, LocatedSpans, NgramFeatures, NgramSpans
+from vocml.text import get_tokenizer
 
 if TYPE_CHECKING:
     from vocml.bundle import ModelCard
@@ -137,7 +139,9 @@ class Classifier:
         # The fitted arithmetic without scikit-learn's per-call checks (see vocml.inference), when the
         # configuration is the one it reproduces; otherwise every step goes through scikit-learn.
         char = dict(self._parts).get("char")
-        self._ngrams = NgramFeatures(self._word, char) if NgramFeatures.supports(self._word, char) else None
+        cues = dict(self._parts).get("cues")
+        tokenizer = get_tokenizer(cues.lang) if isinstance(cues, CueVectorizer) else None
+        self._ngrams = NgramFeatures(self._word, char, tokenizer) if NgramFeatures.supports(self._word, char) else None
         self._fast_scores = LinearScores(clf, widths) if LinearScores.supports(clf) else None
         self._token_pattern = re.compile(self._word.token_pattern)
         self._bigrams = tuple(self._word.ngram_range)[1] >= 2
@@ -167,21 +171,21 @@ class Classifier:
         """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once)."""
         blocks = []
         hits: list[dict[str, list[tuple[int, int]]]] = []
-        spans: NgramSpans | LocatedSpans | None = None
-        ngrams = self._ngrams.transform(texts) if self._ngrams is not None else None
+        batch = self._ngrams.transform(texts) if self._ngrams is not None else None
         for name, transformer in self._parts:
             if isinstance(transformer, CueVectorizer):
-                hits = transformer.match(texts)
+                if batch is not None and batch.doc is not None:
+                    hits = transformer.keep(match_batch(*batch.doc, transformer.lang))
+                else:
+                    hits = transformer.match(texts)
                 blocks.append(transformer.transform_hits(hits))
-            elif ngrams is not None and name in ("word", "char"):
-                blocks.append(ngrams[0] if name == "word" else ngrams[1])
+            elif batch is not None and name in ("word", "char"):
+                blocks.append(batch.word if name == "word" else batch.char)
             else:
                 blocks.append(sp.csr_matrix(transformer.transform(texts)))
-        if ngrams is not None:
-            spans = ngrams[2]
-        else:
-            spans = LocatedSpans(texts, self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
-        return blocks, hits, spans
+        if batch is not None:
+            return blocks, hits, batch.spans
+        return blocks, hits, LocatedSpans(texts, self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
 
     def _proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
         if self._fast_scores is not None:

@@ -32,13 +32,14 @@ def _lemma_lookup() -> dict[str, str]:
         return cast(dict[str, str], json.load(fh))
 
 
-@lru_cache(maxsize=1)
-def _forms_by_lemma() -> dict[str, frozenset[str]]:
-    """Lemma -> every lower-case form the lookup table maps to it."""
-    out: dict[str, set[str]] = {}
+def _forms_by_lemma(lemmas: set[str]) -> dict[str, set[str]]:
+    """Each of ``lemmas`` (lower case) -> every lower-case form the lookup table maps to it."""
+    out: dict[str, set[str]] = {lemma: set() for lemma in lemmas}
     for form, lemma in _lemma_lookup().items():
-        out.setdefault(lemma.lower(), set()).add(form.lower())
-    return {k: frozenset(v) for k, v in out.items()}
+        forms = out.get(lemma) if lemma in out else out.get(lemma.lower())
+        if forms is not None:
+            forms.add(form.lower())
+    return out
 
 
 def lemma_of(word: str) -> str:
@@ -49,9 +50,17 @@ def lemma_of(word: str) -> str:
 
 def surface_forms(word: str) -> frozenset[str]:
     """Every lower-case form that lemmatises like ``word`` (including ``word`` and its lemma)."""
-    lemma = lemma_of(word)
-    forms = {form for form in _forms_by_lemma().get(lemma, frozenset()) if lemma_of(form) == lemma}
-    return frozenset(forms | {word.lower(), lemma})
+    return surface_forms_of([word])[word]
+
+
+def surface_forms_of(words: Iterable[str]) -> dict[str, frozenset[str]]:
+    """:func:`surface_forms` of each word, with one pass over the lookup table for them all."""
+    lemma = {word: lemma_of(word) for word in words}
+    by_lemma = _forms_by_lemma(set(lemma.values()))
+    return {
+        word: frozenset({form for form in by_lemma[lem] if lemma_of(form) == lem} | {word.lower(), lem})
+        for word, lem in lemma.items()
+    }
 
 
 @lru_cache(maxsize=4)

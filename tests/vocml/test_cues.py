@@ -142,3 +142,20 @@ def test_phrases_match_every_inflection_the_lookup_table_knows() -> None:
     assert lemma_of("Apologised") == "apologise"
     for text in ("She ASKS about goals.", "asking about their goals", "They asked about goals."):
         assert "discovery_question" in match_cues(get_nlp()(text)), text
+
+
+def test_the_matcher_holds_each_phrase_variant_as_spacy_tokenizes_it() -> None:
+    """Patterns are given to the PhraseMatcher as LOWER ids (one Doc for all of them, not one each):
+    they must be what a pattern Doc of each variant would hold."""
+    from vocml.cues import PHRASES, _matcher, _variants
+    from vocml.text import surface_forms_of
+
+    phrase, _ = _matcher("en")
+    held = {key: set(keys) for key, keys in phrase.__reduce__()[1][1].items()}
+    assert set(held) == set(PHRASES)
+    tokenizer = get_tokenizer()
+    for name in ("discovery_question", "price_push", "negated_push"):
+        for text in PHRASES[name]:
+            tokens = [t.lower_ for t in tokenizer(text)]
+            for variant in _variants(tokens, surface_forms_of(tokens)):
+                assert tuple(t.lower for t in tokenizer(variant)) in held[name], (name, variant)

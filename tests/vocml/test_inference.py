@@ -15,6 +15,7 @@ from vocml import inference
 from vocml.features import WORD_TOKEN_PATTERN, WordCharVectorizer, as_texts
 from vocml.inference import LinearScores, NgramFeatures, locate_ngrams
 from vocml.model import Classifier
+from vocml.text import ChunkTokenizer, get_tokenizer
 
 CORPUS = [
     "Nobody asked what we needed; 20% off if we sign today.",
@@ -56,7 +57,7 @@ def _occurrences(text: str) -> list[str]:
 
 
 def _assert_equal_to_vectorizers(fast: NgramFeatures, texts: list[str]) -> None:
-    word, char, spans = fast.transform(texts)
+    word, char, spans, batch_doc = fast.transform(texts)
     np.testing.assert_allclose(word.toarray(), VECTORIZER.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(char.toarray(), CHAR.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
     # Ask where every n-gram of every text occurs (weight = column, to tell them apart).
@@ -70,25 +71,32 @@ def _assert_equal_to_vectorizers(fast: NgramFeatures, texts: list[str]) -> None:
             assert " ".join(t.lower() for t in PATTERN.findall(text[start:end])) == names[int(col)]
             located.append(names[int(col)])
         assert sorted(located) == _occurrences(text), text
+    if fast.tokenizer is not None:  # the batch Doc is the one the chunk tokenizer builds
+        assert batch_doc is not None
+        doc, bounds = batch_doc
+        expected, expected_bounds = ChunkTokenizer(get_tokenizer()).batch(texts)
+        assert bounds == expected_bounds
+        assert [(t.text, t.whitespace_) for t in doc] == [(t.text, t.whitespace_) for t in expected]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=5))
 def test_ngram_features_equal_the_vectorizers(texts: list[str]) -> None:
-    fast = NgramFeatures(VECTORIZER, CHAR)
+    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
     _assert_equal_to_vectorizers(fast, texts)
     _assert_equal_to_vectorizers(fast, texts[::-1] + CORPUS)  # chunks already analysed, others new
+    _assert_equal_to_vectorizers(NgramFeatures(VECTORIZER, CHAR), texts)  # no tokenizer: no Doc
 
 
 def test_irregular_whitespace_keeps_offsets() -> None:
-    fast = NgramFeatures(VECTORIZER, CHAR)
+    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
     texts = ["  Invoice 22\tis   wrong.\n\nInvoice 23 is wrong too! ", "asked what\u00a0we needed", "\n", ""]
     _assert_equal_to_vectorizers(fast, texts)
 
 
 def test_every_occurrence_is_located() -> None:
     fast = NgramFeatures(VECTORIZER, CHAR)
-    word, _, spans = fast.transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
+    word, _, spans, _ = fast.transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
     col = VECTORIZER.vocabulary_["invoice"]
     bigram = VECTORIZER.vocabulary_["is wrong"]
     found = spans.find(np.array([0, 0]), np.array([col, bigram]), np.array([1.0, 2.0]))
@@ -99,7 +107,7 @@ def test_every_occurrence_is_located() -> None:
 
 def test_the_chunk_table_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inference, "MAX_CHUNKS", 5)
-    fast = NgramFeatures(VECTORIZER, CHAR)
+    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
     for _ in range(3):
         _assert_equal_to_vectorizers(fast, CORPUS)
         assert len(fast) <= 5 + max(len(t.split()) for t in CORPUS) * len(CORPUS)
