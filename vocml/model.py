@@ -132,7 +132,7 @@ class Classifier:
         self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
         self._word = dict(self._parts)["word"]
         self._word_block = [n for n, _ in self._parts].index("word")
-        widths = [len(t.get_feature_names_out()) for _, t in self._parts]
+        widths = [_width(t) for _, t in self._parts]
         # Offsets of each part's columns in the union's output.
         self._offsets = {name: int(o) for (name, _), o in zip(self._parts, np.cumsum([0, *widths[:-1]]), strict=True)}
         clf = pipeline.named_steps["clf"]
@@ -275,6 +275,14 @@ class Classifier:
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
         keep = rank < MAX_EVIDENCE * 2
         return rows[keep], cols[keep], weights[keep]
+
+
+def _width(transformer: Any) -> int:
+    """How many columns a fitted feature transformer gives (without listing their names)."""
+    for attr in ("idf_", "cue_names_"):
+        if hasattr(transformer, attr):
+            return len(getattr(transformer, attr))
+    return len(transformer.get_feature_names_out())
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
