@@ -460,7 +460,7 @@ class NgramSpans:
 
     def _shifted_rows(self, info: np.ndarray) -> set[int]:
         shifted = info[self.seq, 5] != 0
-        return set(np.unique(self.rows[shifted]).tolist())
+        return set(self.rows[shifted].tolist()) if shifted.any() else set()
 
 
 class LocatedSpans:
