@@ -91,16 +91,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from vocml.bundle import check_bundle, default_model_dir, load_model
+    from vocml.bundle import default_model_dir, load_model
     from vocml.stream import classify_stream
 
     model_dir = Path(args.model) if args.model else default_model_dir()
-    # With worker processes the parent only reads and writes: check the bundle, load it in the workers.
-    if args.workers > 1:
-        check_bundle(model_dir)
-        model = None
-    else:
-        model = load_model(model_dir, threshold=args.threshold)
+    model = load_model(model_dir, threshold=args.threshold)  # with --workers, the helpers share it
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm

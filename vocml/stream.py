@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -70,6 +72,10 @@ def _settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _ready(result: Future[list[str]] | list[str]) -> bool:
+    return not isinstance(result, Future) or result.done()
 
 
 def _row_id(item: Record | DataError) -> str:
@@ -164,19 +170,48 @@ def classify_stream(
         for batch in _batches(rows, batch_size):
             emit(batch, _lines(model, *work_of(batch)))
         return summary
-    if model_dir is None:
-        raise ValueError("workers > 1 needs model_dir so each process can load the bundle")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        initializer=init_worker,
-        initargs=(str(model_dir), threshold if model is None else model.threshold),
-    ) as pool:
-        pending: list[tuple[list[Record | DataError], Any]] = []
-        for batch in _batches(rows, batch_size):
-            pending.append((batch, pool.submit(_classify_in_worker, *work_of(batch))))
-            while len(pending) > workers * 2:
-                done_batch, fut = pending.pop(0)
-                emit(done_batch, fut.result())
-        for done_batch, fut in pending:
-            emit(done_batch, fut.result())
+    if model is None:
+        if model_dir is None:
+            raise ValueError("workers > 1 needs the loaded model or model_dir to load it from")
+        from vocml.bundle import load_model
+
+        model = load_model(model_dir, threshold=threshold)
+    # This process classifies too, with workers - 1 helpers forked from it once the model is loaded
+    # and warm (cue matcher built): they start at once and share its memory. A helper gets a batch
+    # while it has fewer than two queued; otherwise this process classifies the batch itself, so the
+    # helpers never idle and the reading, writing and classifying here fill the remaining time.
+    model.classify(["warm up the cue matcher before forking"])
+    helpers = workers - 1
+    global _WORKER_MODEL
+    previous, _WORKER_MODEL = _WORKER_MODEL, model
+    try:
+        if "fork" in multiprocessing.get_all_start_methods():
+            pool = ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("fork"))
+        else:  # the helpers load the bundle themselves
+            if model_dir is None:
+                raise ValueError("workers > 1 without fork needs model_dir so each helper can load the bundle")
+            pool = ProcessPoolExecutor(
+                max_workers=helpers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=init_worker,
+                initargs=(str(model_dir), model.threshold),
+            )
+        with pool:
+            pending: deque[tuple[list[Record | DataError], Future[list[str]] | list[str]]] = deque()
+            for batch in _batches(rows, batch_size):
+                texts, ids = work_of(batch)
+                queued = sum(1 for _, r in pending if isinstance(r, Future) and not r.done())
+                if queued < 2 * helpers:
+                    pending.append((batch, pool.submit(_classify_in_worker, texts, ids)))
+                else:
+                    pending.append((batch, _lines(model, texts, ids)))
+                # write what is ready, in input order; never hold more than a few batches
+                while pending and (len(pending) > 2 * helpers + 2 or _ready(pending[0][1])):
+                    done_batch, result = pending.popleft()
+                    emit(done_batch, result.result() if isinstance(result, Future) else result)
+            while pending:
+                done_batch, result = pending.popleft()
+                emit(done_batch, result.result() if isinstance(result, Future) else result)
+    finally:
+        _WORKER_MODEL = previous
     return summary

@@ -2,7 +2,8 @@
 
 Not a test (CI does not time anything). Run: ``.venv/bin/python tests/bench/bench_classify.py``.
 Prints texts/s and peak memory (resident set of the whole process tree, sampled every 50 ms) for
-`vocml classify`, the bare pipeline's texts/s measured in this same run, and their ratio.
+`vocml classify`, the bare pipeline's texts/s measured in this same run, and their ratio, for
+``--rounds`` alternating rounds and their median.
 """
 
 from __future__ import annotations
@@ -119,26 +120,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="number of texts")
     parser.add_argument("--workers", type=int, default=2, help="vocml classify --workers")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare and vocml")
     args = parser.parse_args()
     texts = make_texts(args.n)
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    print(f"texts: {args.n:,} (mean {words:.0f} words, 15-80)")
+    rounds: list[tuple[float, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "texts.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for i, t in enumerate(texts):
                 fh.write(json.dumps({"id": f"b{i}", "text": t}) + "\n")
-        bare_s = run_bare(texts, path, Path(tmp) / "bare.jsonl")
-        vocml_s, peak = run_vocml(path, Path(tmp) / "out.jsonl", args.workers)
-        lines = sum(1 for _ in (Path(tmp) / "out.jsonl").open())
-    assert lines == args.n, f"expected {args.n} output rows, got {lines}"
-    words = sum(len(t.split()) for t in texts) / len(texts)
-    vocml_tps, bare_tps = args.n / vocml_s, args.n / bare_s
-    print(f"texts: {args.n:,} (mean {words:.0f} words, 15-80)")
+        # This VM's speed drifts by tens of percent within a minute: bare and vocml alternate, and
+        # each round's ratio compares two runs made seconds apart.
+        for r in range(1, args.rounds + 1):
+            bare_s = run_bare(texts, path, Path(tmp) / "bare.jsonl")
+            vocml_s, peak = run_vocml(path, Path(tmp) / "out.jsonl", args.workers)
+            lines = sum(1 for _ in (Path(tmp) / "out.jsonl").open())
+            assert lines == args.n, f"expected {args.n} output rows, got {lines}"
+            rounds.append((args.n / vocml_s, args.n / bare_s, peak))
+            print(
+                f"round {r}: vocml classify --workers {args.workers} {args.n / vocml_s:,.0f} texts/s ({vocml_s:.1f} s), "
+                f"peak memory {peak / 2**20:,.0f} MiB; bare TF-IDF + LR (1 process) {args.n / bare_s:,.0f} texts/s "
+                f"({bare_s:.1f} s); ratio {bare_s / vocml_s:.2f}"
+            )
+    ratios = sorted(v / b for v, b, _ in rounds)
+    mid = len(rounds) // 2
     print(
-        f"vocml classify --workers {args.workers}: {vocml_tps:,.0f} texts/s ({vocml_s:.1f} s), "
-        f"peak memory {peak / 2**20:,.0f} MiB"
+        f"median of {len(rounds)} rounds: vocml {sorted(v for v, _, _ in rounds)[mid]:,.0f} texts/s, "
+        f"bare {sorted(b for _, b, _ in rounds)[mid]:,.0f} texts/s, ratio vocml / bare {ratios[mid]:.2f} "
+        f"(rounds {ratios[0]:.2f}-{ratios[-1]:.2f}); peak memory {max(p for _, _, p in rounds) / 2**20:,.0f} MiB"
     )
-    print(f"bare TF-IDF + LR (1 process):        {bare_tps:,.0f} texts/s ({bare_s:.1f} s)")
-    print(f"ratio vocml / bare: {vocml_tps / bare_tps:.2f}")
 
 
 if __name__ == "__main__":
