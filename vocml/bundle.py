@@ -1,8 +1,12 @@
-"""Model bundles: ``models/<version>/pipeline.joblib`` beside ``card.json``.
+"""Model bundles: ``models/<version>/pipeline.joblib`` beside ``card.json`` (and ``inference.npz``).
 
-The card is read first. Loading refuses, with a message that says what to do, a bundle whose joblib
-file does not match the card's sha256 or that was built with other vocml, scikit-learn or spaCy
-versions, instead of unpickling it (joblib files are pickles: only load files we wrote).
+The card is read first. Loading refuses, with a message that says what to do, a bundle whose files
+do not match the card's sha256 or that was built with other vocml, scikit-learn or spaCy versions,
+instead of unpickling it (joblib files are pickles: only load files we wrote).
+
+``inference.npz`` holds the pipeline's fitted numbers as plain arrays (:class:`~vocml.inference.CompiledModel`):
+predictions come from it, so loading a model imports neither scikit-learn nor unpickles anything;
+the joblib pipeline is loaded (after the same checks) only when something asks for it.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
-import sklearn
-import spacy
-from sklearn.pipeline import Pipeline
+from importlib.metadata import version as installed_version
+from typing import TYPE_CHECKING
 
 from vocml import __version__
 from vocml.errors import ModelArtifactError
+from vocml.inference import CompiledModel
 from vocml.model import DEFAULT_THRESHOLD, Classifier
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 PIPELINE_FILE = "pipeline.joblib"
+COMPILED_FILE = "inference.npz"
 CARD_FILE = "card.json"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -44,6 +51,7 @@ class ModelCard:
     metrics: dict[str, Any]
     created: str
     pipeline_sha256: str = ""
+    inference_sha256: str = ""  # of inference.npz; empty for bundles written before it existed
     threshold: float = DEFAULT_THRESHOLD
     evaluations: dict[str, Any] = field(default_factory=dict)
     cue_report: list[dict[str, Any]] = field(default_factory=list)
@@ -63,8 +71,9 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def runtime_versions() -> dict[str, str]:
-    """The library versions a bundle must match."""
-    return {"vocml": __version__, "sklearn": sklearn.__version__, "spacy": spacy.__version__}
+    """The library versions a bundle must match (read from the installed packages' metadata, so
+    checking a bundle imports neither library)."""
+    return {"vocml": __version__, "sklearn": installed_version("scikit-learn"), "spacy": installed_version("spacy")}
 
 
 def now_iso() -> str:
@@ -76,9 +85,23 @@ def save_bundle(pipeline: Pipeline, card: ModelCard, out_dir: str | os.PathLike[
     """Write the pipeline and its card to ``out_dir``; return the card with the joblib sha256 filled in."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    import joblib
+
     joblib_path = out / PIPELINE_FILE
     joblib.dump(pipeline, joblib_path, compress=3)
-    card = ModelCard(**{**card.to_dict(), "pipeline_sha256": sha256_file(joblib_path)})
+    compiled = CompiledModel.from_pipeline(pipeline)
+    compiled_path = out / COMPILED_FILE
+    if compiled is not None:
+        compiled.save(compiled_path)
+    elif compiled_path.exists():
+        compiled_path.unlink()
+    card = ModelCard(
+        **{
+            **card.to_dict(),
+            "pipeline_sha256": sha256_file(joblib_path),
+            "inference_sha256": sha256_file(compiled_path) if compiled is not None else "",
+        }
+    )
     write_card(card, out)
     return card
 
@@ -161,5 +184,30 @@ def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: fl
     """
     directory = Path(model_dir) if model_dir is not None else default_model_dir()
     card = check_bundle(directory)
-    pipeline = joblib.load(directory / PIPELINE_FILE)
-    return Classifier(pipeline, card, threshold=card.threshold if threshold is None else threshold)
+    threshold = card.threshold if threshold is None else threshold
+    compiled_path = directory / COMPILED_FILE
+    if not card.inference_sha256:  # a bundle without compiled numbers: predict through the pipeline
+        return Classifier(_load_pipeline(directory, card), card, threshold=threshold)
+    if not compiled_path.is_file():
+        raise ModelArtifactError(f"{compiled_path} is missing; retrain with `vocml train`")
+    actual = sha256_file(compiled_path)
+    if actual != card.inference_sha256:
+        raise ModelArtifactError(
+            f"{compiled_path} does not match its card (sha256 {actual[:12]}…, card says "
+            f"{card.inference_sha256[:12]}…); refusing to load it. Restore the file or retrain with `vocml train`"
+        )
+    try:
+        compiled = CompiledModel.load(compiled_path)
+    except (OSError, KeyError, ValueError) as e:
+        raise ModelArtifactError(f"{compiled_path} is unreadable ({e}); retrain with `vocml train`") from e
+    return Classifier(
+        card=card, threshold=threshold, compiled=compiled, load_pipeline=lambda: _load_pipeline(directory, card)
+    )
+
+
+def _load_pipeline(directory: Path, card: ModelCard) -> Pipeline:
+    """Unpickle the bundle's pipeline, checking its file against the card again first."""
+    import joblib
+
+    check_bundle(directory)
+    return joblib.load(directory / PIPELINE_FILE)  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
 from spacy.attrs import IDX, LENGTH, LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -1022,6 +1023,20 @@ def resolve_cue_names(names: Iterable[str] | None) -> list[str]:
     if unknown:
         raise UnknownCueError(f"unknown cue(s) {', '.join(map(repr, unknown))}; known cues: {', '.join(CUE_NAMES)}")
     return out
+
+
+def cue_matrix(hits: Sequence[dict[str, list[Span]]], names: Sequence[str]) -> sp.csr_matrix:
+    """Binary indicators, one row per text and one column per name in ``names``, of the cues in ``hits``."""
+    index = {name: i for i, name in enumerate(names)}
+    indptr = [0]
+    indices: list[int] = []
+    for row in hits:
+        indices.extend(sorted(index[name] for name in row if name in index))
+        indptr.append(len(indices))
+    return sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+        shape=(len(hits), len(names)),
+    )
 
 
 def describe_cues() -> list[dict[str, str]]:

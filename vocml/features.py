@@ -12,17 +12,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
-from vocml.cues import CUE_NAMES, Span, match_texts, resolve_cue_names
+from vocml.cues import CUE_NAMES, Span, cue_matrix, match_texts, resolve_cue_names
+from vocml.inference import char_wb_grams, weigh_tfidf
+from vocml.text import as_texts
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[%$£€]"
-
-
-def as_texts(X: Any) -> list[str]:
-    """Return ``X`` (a list, tuple, array or pandas Series of strings) as a list of strings."""
-    if isinstance(X, str):
-        raise TypeError("expected an iterable of texts, got a single string; wrap it in a list")
-    values = X.tolist() if hasattr(X, "tolist") else list(X)
-    return [v if isinstance(v, str) else ("" if v is None else str(v)) for v in values]
 
 
 class CueVectorizer(TransformerMixin, BaseEstimator):
@@ -61,16 +55,7 @@ class CueVectorizer(TransformerMixin, BaseEstimator):
     def transform_hits(self, hits: Iterable[dict[str, list[Span]]]) -> sp.csr_matrix:
         """Turn cue hits from :meth:`match` into the indicator matrix."""
         check_is_fitted(self)
-        index = {name: i for i, name in enumerate(self.cue_names_)}
-        indptr = [0]
-        indices: list[int] = []
-        for row in hits:
-            indices.extend(sorted(index[name] for name in row))
-            indptr.append(len(indices))
-        return sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-            shape=(len(indptr) - 1, len(self.cue_names_)),
-        )
+        return cue_matrix(list(hits), self.cue_names_)
 
     def transform(self, X: Any) -> sp.csr_matrix:
         """Indicator matrix of shape (n_texts, n_cues); does not modify ``X``."""
@@ -135,26 +120,8 @@ class WordCharVectorizer(TransformerMixin, BaseEstimator):
 
     def _word_grams(self, word: str) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary columns of the n-grams of ``word`` and how often each occurs."""
-        vocab = self.vectorizer_.vocabulary_
         min_n, max_n = self.ngram_range
-        w = " " + word + " "
-        w_len = len(w)
-        counts: dict[int, int] = {}
-        for n in range(min_n, max_n + 1):
-            offset = 0
-            idx = vocab.get(w[offset : offset + n])
-            if idx is not None:
-                counts[idx] = counts.get(idx, 0) + 1
-            while offset + n < w_len:
-                offset += 1
-                idx = vocab.get(w[offset : offset + n])
-                if idx is not None:
-                    counts[idx] = counts.get(idx, 0) + 1
-            if offset == 0:
-                break
-        return np.fromiter(counts, dtype=np.int64, count=len(counts)), np.fromiter(
-            counts.values(), dtype=np.float64, count=len(counts)
-        )
+        return char_wb_grams(word, self.vectorizer_.vocabulary_, min_n, max_n)
 
     def transform(self, X: Any) -> sp.csr_matrix:
         """The tf-idf matrix of shape (n_texts, n_features); does not modify ``X``."""
@@ -208,24 +175,6 @@ def _stack(entries: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), indptr
     np.cumsum([len(e[0]) for e in entries], out=indptr[1:])
     return np.concatenate([e[0] for e in entries]), np.concatenate([e[1] for e in entries]), indptr
-
-
-def weigh_tfidf(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *, sublinear: bool) -> None:
-    """Turn a CSR's n-gram counts into ``TfidfVectorizer`` values, in place, in ``data``'s dtype.
-
-    ``1 + log(count)`` when ``sublinear``, times the idf of the column, each row l2-normalised; without
-    scikit-learn's input checks, which cost more than the arithmetic for a single text.
-    """
-    if sublinear:
-        np.log(data, out=data)
-        data += 1.0
-    data *= idf[indices]
-    n_rows = len(indptr) - 1
-    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
-    # squares in the data's precision, summed in float64: what scikit-learn's normalize does
-    norms = np.sqrt(np.bincount(rows, weights=np.square(data).astype(np.float64, copy=False), minlength=n_rows))
-    norms[norms == 0] = 1.0
-    data /= norms[rows]
 
 
 def build_features() -> FeatureUnion:

@@ -1,30 +1,39 @@
-"""Prediction without scikit-learn's per-call machinery: the fitted pipeline's arithmetic, done directly.
+"""Prediction without scikit-learn: the fitted pipeline's arithmetic, done directly.
 
 scikit-learn's ``transform``/``predict_proba`` re-validate their input, dispatch on array namespaces
-and stack sparse blocks on every call; for one text that costs several times the arithmetic. This
-module reads the fitted pieces once (vocabulary, idf, coefficients, calibration temperature) and
-computes the same numbers (property-tested against the pipeline in tests/vocml/test_inference.py):
+and stack sparse blocks on every call; for one text that costs several times the arithmetic, and
+importing scikit-learn alone takes about a second. :class:`CompiledModel` holds the fitted numbers
+(vocabularies, idf, coefficients, calibration temperature) as plain arrays, saved beside the joblib
+pipeline, and these classes compute the same probabilities from them (property-tested against the
+pipeline in tests/vocml/test_inference.py):
 
-- :class:`WordNgrams`: a fitted word-level ``TfidfVectorizer``'s matrix, plus the character span of
-  every n-gram occurrence, which is what the evidence needs;
+- :class:`NgramFeatures`: the word and character n-gram tf-idf blocks, worked out per distinct
+  chunk of text, the character spans of the word n-grams (for the evidence) and the batch ``Doc``
+  the cues match over;
 - :class:`LinearScores`: the calibrated logistic regression's probabilities from the feature blocks,
   summed block by block (no ``hstack``).
 
-Training, cross-validation and ``Pipeline.predict_proba`` still go through scikit-learn.
+Training, cross-validation and ``Pipeline.predict_proba`` still go through scikit-learn. This module
+does not import it.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import re
-from typing import Any, NamedTuple
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
-from vocml.features import WordCharVectorizer, weigh_tfidf
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 # (column, start, end): an n-gram of the vocabulary and where it occurs in the text
 Occurrence = tuple[int, int, int]
@@ -32,8 +41,51 @@ MAX_CHUNKS = 200_000  # distinct chunks remembered; the table starts again past 
 _CHUNK = re.compile(r"\S+")  # what str.split() splits a text into
 
 
+def weigh_tfidf(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *, sublinear: bool) -> None:
+    """Turn a CSR's n-gram counts into ``TfidfVectorizer`` values, in place, in ``data``'s dtype.
+
+    ``1 + log(count)`` when ``sublinear``, times the idf of the column, each row l2-normalised; without
+    scikit-learn's input checks, which cost more than the arithmetic for a single text.
+    """
+    if sublinear:
+        np.log(data, out=data)
+        data += 1.0
+    data *= idf[indices]
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+    # squares in the data's precision, summed in float64: what scikit-learn's normalize does
+    norms = np.sqrt(np.bincount(rows, weights=np.square(data).astype(np.float64, copy=False), minlength=n_rows))
+    norms[norms == 0] = 1.0
+    data /= norms[rows]
+
+
+def char_wb_grams(word: str, vocabulary: dict[str, int], min_n: int, max_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vocabulary columns of the ``char_wb`` n-grams of one (lower-cased) word and how often each occurs,
+    as scikit-learn's ``_char_wb_ngrams`` counts them (the word padded with a space on each side)."""
+    w = " " + word + " "
+    w_len = len(w)
+    counts: dict[int, int] = {}
+    for n in range(min_n, max_n + 1):
+        offset = 0
+        idx = vocabulary.get(w[offset : offset + n])
+        if idx is not None:
+            counts[idx] = counts.get(idx, 0) + 1
+        while offset + n < w_len:
+            offset += 1
+            idx = vocabulary.get(w[offset : offset + n])
+            if idx is not None:
+                counts[idx] = counts.get(idx, 0) + 1
+        if offset == 0:
+            break
+    return np.fromiter(counts, dtype=np.int64, count=len(counts)), np.fromiter(
+        counts.values(), dtype=np.float64, count=len(counts)
+    )
+
+
 def word_vectorizer_supported(vectorizer: Any) -> bool:
     """True for the word ``TfidfVectorizer`` settings :class:`NgramFeatures` reproduces exactly."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return (
         isinstance(vectorizer, TfidfVectorizer)
         and vectorizer.analyzer == "word"
@@ -131,6 +183,30 @@ class _GrowingRows:
         )
 
 
+@dataclass(frozen=True)
+class NgramBlock:
+    """What a fitted tf-idf vectorizer computes with: its vocabulary and idf, and its settings."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    ngram_range: tuple[int, int]
+    sublinear: bool
+    dtype: Any  # numpy dtype of the output
+    token_pattern: str = ""  # word n-grams only
+
+    @classmethod
+    def of(cls, vectorizer: Any, *, idf: Any = None, dtype: Any = None) -> NgramBlock:
+        """From a fitted ``TfidfVectorizer`` (``idf``/``dtype`` override its own)."""
+        return cls(
+            vocabulary=dict(vectorizer.vocabulary_),
+            idf=np.asarray(vectorizer.idf_ if idf is None else idf),
+            ngram_range=(int(vectorizer.ngram_range[0]), int(vectorizer.ngram_range[1])),
+            sublinear=bool(vectorizer.sublinear_tf),
+            dtype=np.dtype(vectorizer.dtype if dtype is None else dtype),
+            token_pattern=vectorizer.token_pattern if vectorizer.analyzer == "word" else "",
+        )
+
+
 class NgramFeatures:
     """The word and character n-gram blocks of a fitted pipeline, worked out once per distinct chunk.
 
@@ -147,22 +223,23 @@ class NgramFeatures:
     cues (see :meth:`vocml.text.ChunkTokenizer.batch`, which it equals), built from the same lookups.
 
     Args:
-        word: the fitted word ``TfidfVectorizer`` (see :func:`word_vectorizer_supported`).
-        char: the fitted :class:`~vocml.features.WordCharVectorizer`.
+        word: the word n-grams' settings and fitted numbers (:meth:`CompiledModel.from_pipeline`).
+        char: the character n-grams' settings and fitted numbers.
         tokenizer: spaCy's tokenizer, to build the batch ``Doc``; ``None`` for none.
     """
 
-    def __init__(self, word: TfidfVectorizer, char: WordCharVectorizer, tokenizer: Tokenizer | None = None) -> None:
-        if not self.supports(word, char):
-            raise ValueError("these vectorizers' settings are not supported by NgramFeatures")
+    def __init__(self, word: NgramBlock, char: NgramBlock, tokenizer: Tokenizer | None = None) -> None:
         self.pattern = re.compile(word.token_pattern)
-        self.vocabulary: dict[str, int] = dict(word.vocabulary_)
+        self.vocabulary: dict[str, int] = word.vocabulary
         self.bigrams = word.ngram_range[1] == 2
-        self.word_idf = np.asarray(word.idf_)
+        self.word_idf = word.idf
         self.word_dtype = word.dtype
-        self.word_sublinear = bool(word.sublinear_tf)
-        self.char = char
-        self._char_idf = np.asarray(char.idf_, dtype=np.float64)
+        self.word_sublinear = word.sublinear
+        self.char_vocabulary = char.vocabulary
+        self.char_ngram_range = char.ngram_range
+        self.char_sublinear = char.sublinear
+        self.char_dtype = char.dtype
+        self._char_idf = np.asarray(char.idf, dtype=np.float64)
         # Every token of the vocabulary gets an id; a joining bigram is found by the key a * T + b.
         tokens: dict[str, int] = {}
         for term in self.vocabulary:
@@ -181,15 +258,24 @@ class NgramFeatures:
         self._separator = tokenizer.vocab["\n"].orth if tokenizer is not None else 0
         self._reset()
 
+    @classmethod
+    def from_vectorizers(cls, word: Any, char: Any, tokenizer: Tokenizer | None = None) -> NgramFeatures:
+        """From a fitted word ``TfidfVectorizer`` and :class:`~vocml.features.WordCharVectorizer`."""
+        if not cls.supports(word, char):
+            raise ValueError("these vectorizers' settings are not supported by NgramFeatures")
+        return cls(NgramBlock.of(word), NgramBlock.of(char.vectorizer_, idf=char.idf_, dtype=char.dtype), tokenizer)
+
     @staticmethod
     def supports(word: Any, char: Any) -> bool:
         """True when ``word`` and ``char`` are the fitted vectorizers this class reproduces."""
+        from vocml.features import WordCharVectorizer
+
         return word_vectorizer_supported(word) and isinstance(char, WordCharVectorizer) and hasattr(char, "idf_")
 
     def _reset(self) -> None:
         self._ids: dict[str, int] = {}
         self._word_rows = _GrowingRows(len(self.word_idf))
-        self._char_rows = _GrowingRows(len(self.char.idf_))
+        self._char_rows = _GrowingRows(len(self._char_idf))
         # Where each chunk's vocabulary n-grams sit in it: column -> start (and, same layout, -> end).
         self._occ_starts = _GrowingRows(len(self.word_idf))
         self._occ_ends = _GrowingRows(len(self.word_idf))
@@ -224,7 +310,7 @@ class NgramFeatures:
                     counts[col] = counts.get(col, 0) + 1
                     occ.append((col, m.start(), matches[j + 1].end()))
         self._word_rows.append(list(counts), list(counts.values()))
-        char_cols, char_counts = self.char._word_grams(low)
+        char_cols, char_counts = char_wb_grams(low, self.char_vocabulary, *self.char_ngram_range)
         self._char_rows.append(char_cols, char_counts)
         self._occ_starts.append([c for c, _, _ in occ], [st for _, st, _ in occ])
         self._occ_ends.append([c for c, _, _ in occ], [en for _, _, en in occ])
@@ -304,7 +390,7 @@ class NgramFeatures:
             if pairs is not None:
                 r, c, d = np.concatenate([r, pairs[0]]), np.concatenate([c, pairs[1]]), np.concatenate([d, np.ones(len(pairs[0]))])
             word = _merge(n, r, c, d, len(self.word_idf))
-            char = _merge(n, *self._char_rows.gather(seq_a, rows), len(self.char.idf_))
+            char = _merge(n, *self._char_rows.gather(seq_a, rows), len(self._char_idf))
         else:
             docs = sp.csr_matrix((np.ones(len(seq_a)), seq_a, row_ptr), shape=(n, len(ids)))
             counts = docs @ self._word_rows.matrix()
@@ -318,8 +404,8 @@ class NgramFeatures:
         weigh_tfidf(word_data, word[1], word[2], self.word_idf, sublinear=self.word_sublinear)
         word_block = sp.csr_matrix((word_data, word[1], word[2]), shape=(n, len(self.word_idf)))
         char_data = char[0].astype(np.float64)
-        weigh_tfidf(char_data, char[1], char[2], self._char_idf, sublinear=self.char.sublinear_tf)
-        char_block = sp.csr_matrix((char_data.astype(self.char.dtype), char[1], char[2]), shape=(n, len(self._char_idf)))
+        weigh_tfidf(char_data, char[1], char[2], self._char_idf, sublinear=self.char_sublinear)
+        char_block = sp.csr_matrix((char_data.astype(self.char_dtype), char[1], char[2]), shape=(n, len(self._char_idf)))
         spans = NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
         doc = self._doc(texts, seq_a, row_ptr) if self.tokenizer is not None else None
         return NgramBatch(word_block, char_block, spans, doc)
@@ -505,20 +591,27 @@ class LinearScores:
     method="temperature")`` from its feature blocks.
 
     Args:
-        calibrated: the fitted calibrated classifier.
+        coef: the linear model's coefficients, one row per label.
+        intercept: its intercepts.
+        beta: the temperature calibrator's ``beta_``.
         widths: the number of columns of each feature block, in the union's order.
     """
 
-    def __init__(self, calibrated: Any, widths: list[int]) -> None:
-        if not self.supports(calibrated):
-            raise ValueError("only a single temperature-calibrated linear model is supported")
-        inner = calibrated.calibrated_classifiers_[0]
-        coef = np.asarray(inner.estimator.coef_, dtype=np.float64)
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, beta: float, widths: list[int]) -> None:
+        coef = np.asarray(coef, dtype=np.float64)
         bounds = np.cumsum([0, *widths])
         # Each block's coefficients, transposed and contiguous for sparse @ dense.
         self.blocks = [np.ascontiguousarray(coef[:, lo:hi].T) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-        self.intercept = np.asarray(inner.estimator.intercept_, dtype=np.float64)
-        self.beta = float(inner.calibrators[0].beta_)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.beta = float(beta)
+
+    @classmethod
+    def from_estimator(cls, calibrated: Any, widths: list[int]) -> LinearScores:
+        """From the fitted calibrated classifier (see :meth:`supports`)."""
+        if not cls.supports(calibrated):
+            raise ValueError("only a single temperature-calibrated linear model is supported")
+        inner = calibrated.calibrated_classifiers_[0]
+        return cls(inner.estimator.coef_, inner.estimator.intercept_, inner.calibrators[0].beta_, widths)
 
     @staticmethod
     def supports(calibrated: Any) -> bool:
@@ -544,3 +637,131 @@ class LinearScores:
         logits /= logits.sum(axis=1, keepdims=True)
         logits[(logits > 1.0) & (logits <= 1.0 + 1e-5)] = 1.0
         return logits
+
+
+COMPILED_FORMAT = 1
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same model always gives the same bytes
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """Everything prediction needs from a fitted pipeline, as plain numbers.
+
+    Saved beside the joblib pipeline (``inference.npz``: JSON and ``.npy`` arrays in a zip, read with
+    ``allow_pickle=False``), it loads in milliseconds without importing scikit-learn or unpickling
+    anything. Only the shipped configuration compiles (:meth:`from_pipeline` returns ``None`` for
+    others, which then predict through scikit-learn).
+    """
+
+    labels: list[str]
+    parts: list[str]  # the feature blocks in the union's order: "word", "char", "cues"
+    word: NgramBlock
+    char: NgramBlock
+    cue_names: list[str]
+    lang: str
+    coef: np.ndarray  # (n_labels, n_features), the union's column order
+    intercept: np.ndarray
+    beta: float  # the temperature calibrator's beta_
+
+    @property
+    def widths(self) -> list[int]:
+        """Columns of each feature block, in :attr:`parts` order."""
+        size = {"word": len(self.word.idf), "char": len(self.char.idf), "cues": len(self.cue_names)}
+        return [size[name] for name in self.parts]
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> CompiledModel | None:
+        """The fitted numbers of ``pipeline``, or ``None`` if its configuration is not the shipped one."""
+        from vocml.features import CueVectorizer
+
+        union, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+        parts = [(name, t) for name, t in union.transformer_list if t not in ("drop", None)]
+        named = dict(parts)
+        if (
+            sorted(named) != ["char", "cues", "word"]
+            or getattr(union, "transformer_weights", None)
+            or not NgramFeatures.supports(named["word"], named["char"])
+            or not isinstance(named["cues"], CueVectorizer)
+            or not LinearScores.supports(clf)
+        ):
+            return None
+        inner = clf.calibrated_classifiers_[0]
+        char = named["char"]
+        return cls(
+            labels=[str(c) for c in clf.classes_],
+            parts=[name for name, _ in parts],
+            word=NgramBlock.of(named["word"]),
+            char=NgramBlock.of(char.vectorizer_, idf=char.idf_, dtype=char.dtype),
+            cue_names=list(named["cues"].cue_names_),
+            lang=named["cues"].lang,
+            coef=np.asarray(inner.estimator.coef_, dtype=np.float64),
+            intercept=np.asarray(inner.estimator.intercept_, dtype=np.float64),
+            beta=float(inner.calibrators[0].beta_),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write ``path`` (the same bytes for the same model)."""
+        meta = {
+            "format": COMPILED_FORMAT,
+            "labels": self.labels,
+            "parts": self.parts,
+            "cue_names": self.cue_names,
+            "lang": self.lang,
+            "beta": self.beta,
+            "word": _block_meta(self.word),
+            "char": _block_meta(self.char),
+        }
+        arrays = {"word_idf": self.word.idf, "char_idf": self.char.idf, "coef": self.coef, "intercept": self.intercept}
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(zipfile.ZipInfo("meta.json", _ZIP_DATE), json.dumps(meta, sort_keys=True))
+            for name, array in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
+                zf.writestr(zipfile.ZipInfo(f"{name}.npy", _ZIP_DATE), buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CompiledModel:
+        """Read what :meth:`save` wrote; raises ``ValueError`` for another format."""
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            if meta.get("format") != COMPILED_FORMAT:
+                raise ValueError(f"{path}: unknown compiled-model format {meta.get('format')!r}")
+            arrays = {
+                name: np.lib.format.read_array(io.BytesIO(zf.read(f"{name}.npy")), allow_pickle=False)
+                for name in ("word_idf", "char_idf", "coef", "intercept")
+            }
+        return cls(
+            labels=list(meta["labels"]),
+            parts=list(meta["parts"]),
+            word=_block_from_meta(meta["word"], arrays["word_idf"]),
+            char=_block_from_meta(meta["char"], arrays["char_idf"]),
+            cue_names=list(meta["cue_names"]),
+            lang=meta["lang"],
+            coef=arrays["coef"],
+            intercept=arrays["intercept"],
+            beta=float(meta["beta"]),
+        )
+
+
+def _block_meta(block: NgramBlock) -> dict[str, Any]:
+    terms = [""] * len(block.vocabulary)
+    for term, column in block.vocabulary.items():
+        terms[column] = term
+    return {
+        "terms": terms,  # by column
+        "ngram_range": list(block.ngram_range),
+        "sublinear": block.sublinear,
+        "dtype": np.dtype(block.dtype).str,
+        "token_pattern": block.token_pattern,
+    }
+
+
+def _block_from_meta(meta: dict[str, Any], idf: np.ndarray) -> NgramBlock:
+    return NgramBlock(
+        vocabulary={term: column for column, term in enumerate(meta["terms"])},
+        idf=idf,
+        ngram_range=(int(meta["ngram_range"][0]), int(meta["ngram_range"][1])),
+        sublinear=bool(meta["sublinear"]),
+        dtype=np.dtype(meta["dtype"]),
+        token_pattern=meta["token_pattern"],
+    )

@@ -12,21 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import contextlib
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
+from vocml.cues import cue_matrix, match_batch
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, NotTrainedError
-from vocml.features import CueVectorizer, as_texts, build_features
-from vocml.cues import match_batch
-from vocml.inference import LinearScores, LocatedSpans, NgramFeatures, NgramSpans
-from vocml.text import get_tokenizer
+from vocml.inference import CompiledModel, LinearScores, LocatedSpans, NgramFeatures, NgramSpans
+from vocml.text import as_texts, get_tokenizer
 
 if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
     from vocml.bundle import ModelCard
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -49,6 +49,12 @@ def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
     Raises:
         ConfigError: naming an unknown parameter.
     """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from vocml.features import build_features
+
     pipeline = Pipeline(
         [
             ("features", build_features()),
@@ -113,52 +119,98 @@ class Prediction:
 class Classifier:
     """A fitted pipeline with its model card; the object ``load_model()`` returns.
 
+    Predictions come from the pipeline's numbers (:class:`~vocml.inference.CompiledModel`) computed
+    directly, without scikit-learn, when the pipeline has the shipped configuration; any other
+    configuration predicts through scikit-learn.
+
     Args:
-        pipeline: a fitted pipeline from :func:`build_pipeline`.
+        pipeline: a fitted pipeline from :func:`build_pipeline`; may be ``None`` with ``compiled``
+            and ``load_pipeline`` (a bundle loaded without unpickling its pipeline).
         card: the model card, or ``None`` for an unsaved model.
         threshold: predictions with confidence below this are marked ``uncertain``.
+        compiled: the pipeline's numbers, when already at hand.
+        load_pipeline: returns the pipeline the first time :attr:`pipeline` is read.
     """
 
     def __init__(
-        self, pipeline: Pipeline, card: ModelCard | None = None, *, threshold: float = DEFAULT_THRESHOLD
+        self,
+        pipeline: Pipeline | None = None,
+        card: ModelCard | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        compiled: CompiledModel | None = None,
+        load_pipeline: Callable[[], Pipeline] | None = None,
     ) -> None:
-        if not hasattr(pipeline.named_steps["clf"], "classes_"):
+        if pipeline is None and (compiled is None or load_pipeline is None):
+            raise ValueError("a Classifier needs a fitted pipeline, or its compiled numbers and a way to load it")
+        if pipeline is not None and not hasattr(pipeline.named_steps["clf"], "classes_"):
             raise NotTrainedError("the pipeline is not fitted; train it with `vocml train` first")
-        self.pipeline = pipeline
+        self._pipeline = pipeline
+        self._load_pipeline = load_pipeline
         self.card = card
         self.threshold = threshold
-        self.labels: list[str] = [str(c) for c in pipeline.named_steps["clf"].classes_]
+        if compiled is None:
+            assert pipeline is not None
+            compiled = CompiledModel.from_pipeline(pipeline)
+        self.compiled = compiled
+        if compiled is not None:
+            self._init_compiled(compiled)
+        else:
+            self._init_pipeline()
+
+    def _init_compiled(self, compiled: CompiledModel) -> None:
+        self.labels: list[str] = list(compiled.labels)
+        self._part_names = list(compiled.parts)
+        widths = compiled.widths
+        self._ngrams: NgramFeatures | None = NgramFeatures(compiled.word, compiled.char, get_tokenizer(compiled.lang))
+        self._fast_scores: LinearScores | None = LinearScores(compiled.coef, compiled.intercept, compiled.beta, widths)
+        self._lang = compiled.lang
+        self._set_evidence_weights(compiled.coef, widths, compiled.word.vocabulary, compiled.word.token_pattern,
+                                   compiled.word.ngram_range[1] >= 2, compiled.cue_names)
+
+    def _init_pipeline(self) -> None:
+        pipeline = self.pipeline
+        clf = pipeline.named_steps["clf"]
+        self.labels = [str(c) for c in clf.classes_]
         union = pipeline.named_steps["features"]
         self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
-        self._word = dict(self._parts)["word"]
-        self._word_block = [n for n, _ in self._parts].index("word")
+        self._part_names = [n for n, _ in self._parts]
         widths = [_width(t) for _, t in self._parts]
-        # Offsets of each part's columns in the union's output.
-        self._offsets = {name: int(o) for (name, _), o in zip(self._parts, np.cumsum([0, *widths[:-1]]), strict=True)}
-        clf = pipeline.named_steps["clf"]
-        # The fitted arithmetic without scikit-learn's per-call checks (see vocml.inference), when the
-        # configuration is the one it reproduces; otherwise every step goes through scikit-learn.
-        char = dict(self._parts).get("char")
-        cues = dict(self._parts).get("cues")
-        tokenizer = get_tokenizer(cues.lang) if isinstance(cues, CueVectorizer) else None
-        self._ngrams = NgramFeatures(self._word, char, tokenizer) if NgramFeatures.supports(self._word, char) else None
-        self._fast_scores = LinearScores(clf, widths) if LinearScores.supports(clf) else None
-        self._token_pattern = re.compile(self._word.token_pattern)
-        self._bigrams = tuple(self._word.ngram_range)[1] >= 2
-        base = clf.calibrated_classifiers_[0].estimator
-        coef = np.asarray(base.coef_, dtype=np.float64)
+        self._ngrams = None
+        self._fast_scores = LinearScores.from_estimator(clf, widths) if LinearScores.supports(clf) else None
+        word = dict(self._parts)["word"]
+        coef = np.asarray(clf.calibrated_classifiers_[0].estimator.coef_, dtype=np.float64)
         if coef.shape[0] == 1:  # binary problem: sklearn stores one row
             coef = np.vstack([-coef[0], coef[0]])
-        # How much each feature moves each label relative to the others.
-        self._push = coef - coef.mean(axis=0, keepdims=True)
-        word_lo = self._offsets["word"]
-        self._word_push = np.ascontiguousarray(self._push[:, word_lo : word_lo + len(self._word.vocabulary_)])
-        self._cue_names: list[str] = list(dict(self._parts)["cues"].cue_names_)
-        cue_offset = self._offsets["cues"]
-        # label index -> cue name -> how much that cue pushes toward the label (for evidence)
+        self._set_evidence_weights(coef, widths, dict(word.vocabulary_), word.token_pattern,
+                                   tuple(word.ngram_range)[1] >= 2, list(dict(self._parts)["cues"].cue_names_))
+
+    def _set_evidence_weights(
+        self, coef: np.ndarray, widths: list[int], vocabulary: dict[str, int], token_pattern: str,
+        bigrams: bool, cue_names: list[str],
+    ) -> None:
+        """How much each word n-gram and cue pushes each label, relative to the others (evidence)."""
+        offsets = dict(zip(self._part_names, np.cumsum([0, *widths[:-1]]).tolist(), strict=True))
+        self._word_block = self._part_names.index("word")
+        self._vocabulary = vocabulary
+        self._token_pattern = re.compile(token_pattern)
+        self._bigrams = bigrams
+        push = coef - coef.mean(axis=0, keepdims=True)
+        word_lo = offsets["word"]
+        self._word_push = np.ascontiguousarray(push[:, word_lo : word_lo + len(vocabulary)])
+        self._cue_names = cue_names
+        # label index -> cue name -> how much that cue pushes toward the label
         self._cue_push: list[dict[str, float]] = [
-            {name: float(row[cue_offset + i]) for i, name in enumerate(self._cue_names)} for row in self._push
+            {name: float(row[offsets["cues"] + i]) for i, name in enumerate(cue_names)} for row in push
         ]
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted scikit-learn pipeline (loaded on first use for a compiled bundle)."""
+        if self._pipeline is None:
+            assert self._load_pipeline is not None
+            self._pipeline = self._load_pipeline()
+        return self._pipeline
 
     @property
     def version(self) -> str | None:
@@ -169,23 +221,35 @@ class Classifier:
         self, texts: list[str]
     ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans | LocatedSpans]:
         """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once)."""
+        if self._ngrams is not None:
+            batch = self._ngrams.transform(texts)
+            assert batch.doc is not None
+            hits = match_batch(*batch.doc, self._lang)
+            names = set(self._cue_names)
+            hits = [{k: v for k, v in row.items() if k in names} for row in hits]
+            cue_block = cue_matrix(hits, self._cue_names)
+            block_of = {"word": batch.word, "char": batch.char, "cues": cue_block}
+            return [block_of[name] for name in self._part_names], hits, batch.spans
+        from vocml.features import CueVectorizer
+
         blocks = []
-        hits: list[dict[str, list[tuple[int, int]]]] = []
-        batch = self._ngrams.transform(texts) if self._ngrams is not None else None
-        for name, transformer in self._parts:
+        hits = []
+        for _, transformer in self._parts:
             if isinstance(transformer, CueVectorizer):
-                if batch is not None and batch.doc is not None:
-                    hits = transformer.keep(match_batch(*batch.doc, transformer.lang))
-                else:
-                    hits = transformer.match(texts)
+                hits = transformer.match(texts)
                 blocks.append(transformer.transform_hits(hits))
-            elif batch is not None and name in ("word", "char"):
-                blocks.append(batch.word if name == "word" else batch.char)
             else:
                 blocks.append(sp.csr_matrix(transformer.transform(texts)))
-        if batch is not None:
-            return blocks, hits, batch.spans
-        return blocks, hits, LocatedSpans(texts, self._token_pattern, self._word.vocabulary_, bigrams=self._bigrams)
+        return blocks, hits, LocatedSpans(texts, self._token_pattern, self._vocabulary, bigrams=self._bigrams)
+
+    def _fast_checks(self) -> contextlib.AbstractContextManager[Any]:
+        """For predictions through scikit-learn: skip its per-call checks (our features are finite by
+        construction, the estimators were fitted with validated parameters)."""
+        if self._ngrams is not None:
+            return contextlib.nullcontext()
+        import sklearn
+
+        return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
     def _proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
         if self._fast_scores is not None:
@@ -202,7 +266,7 @@ class Classifier:
         texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        with self._fast_checks():
             return self._proba(self._blocks(texts)[0])
 
     def classify(
@@ -228,9 +292,7 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        # Our own features are finite by construction and the estimators are fitted with validated
-        # parameters: skipping sklearn's per-call checks halves the cost of classifying one text.
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        with self._fast_checks():
             blocks, hits, spans = self._blocks(texts)
             proba = self._proba(blocks)
         best = proba.argmax(axis=1)

@@ -24,6 +24,14 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 
+def as_texts(X: Any) -> list[str]:
+    """Return ``X`` (a list, tuple, array or pandas Series of strings) as a list of strings."""
+    if isinstance(X, str):
+        raise TypeError("expected an iterable of texts, got a single string; wrap it in a list")
+    values = X.tolist() if hasattr(X, "tolist") else list(X)
+    return [v if isinstance(v, str) else ("" if v is None else str(v)) for v in values]
+
+
 @lru_cache(maxsize=1)
 def _lemma_lookup() -> dict[str, str]:
     """spaCy's English lemma lookup table (form -> lemma), read from spacy-lookups-data."""

@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vocml import inference
 from vocml.features import WORD_TOKEN_PATTERN, WordCharVectorizer, as_texts
-from vocml.inference import LinearScores, NgramFeatures, locate_ngrams
+from vocml.inference import CompiledModel, LinearScores, NgramFeatures, locate_ngrams
 from vocml.model import Classifier
 from vocml.text import ChunkTokenizer, get_tokenizer
 
@@ -82,20 +82,20 @@ def _assert_equal_to_vectorizers(fast: NgramFeatures, texts: list[str]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=5))
 def test_ngram_features_equal_the_vectorizers(texts: list[str]) -> None:
-    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
+    fast = NgramFeatures.from_vectorizers(VECTORIZER, CHAR, get_tokenizer())
     _assert_equal_to_vectorizers(fast, texts)
     _assert_equal_to_vectorizers(fast, texts[::-1] + CORPUS)  # chunks already analysed, others new
-    _assert_equal_to_vectorizers(NgramFeatures(VECTORIZER, CHAR), texts)  # no tokenizer: no Doc
+    _assert_equal_to_vectorizers(NgramFeatures.from_vectorizers(VECTORIZER, CHAR), texts)  # no tokenizer: no Doc
 
 
 def test_irregular_whitespace_keeps_offsets() -> None:
-    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
+    fast = NgramFeatures.from_vectorizers(VECTORIZER, CHAR, get_tokenizer())
     texts = ["  Invoice 22\tis   wrong.\n\nInvoice 23 is wrong too! ", "asked what\u00a0we needed", "\n", ""]
     _assert_equal_to_vectorizers(fast, texts)
 
 
 def test_every_occurrence_is_located() -> None:
-    fast = NgramFeatures(VECTORIZER, CHAR)
+    fast = NgramFeatures.from_vectorizers(VECTORIZER, CHAR)
     word, _, spans, _ = fast.transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
     col = VECTORIZER.vocabulary_["invoice"]
     bigram = VECTORIZER.vocabulary_["is wrong"]
@@ -107,7 +107,7 @@ def test_every_occurrence_is_located() -> None:
 
 def test_the_chunk_table_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inference, "MAX_CHUNKS", 5)
-    fast = NgramFeatures(VECTORIZER, CHAR, get_tokenizer())
+    fast = NgramFeatures.from_vectorizers(VECTORIZER, CHAR, get_tokenizer())
     for _ in range(3):
         _assert_equal_to_vectorizers(fast, CORPUS)
         assert len(fast) <= 5 + max(len(t.split()) for t in CORPUS) * len(CORPUS)
@@ -120,7 +120,7 @@ def test_unsupported_settings_are_refused() -> None:
     assert not NgramFeatures.supports(TfidfVectorizer(), CHAR)  # not fitted
     assert not NgramFeatures.supports(VECTORIZER, "drop")
     with pytest.raises(ValueError):
-        NgramFeatures(TfidfVectorizer(ngram_range=(1, 3)).fit(CORPUS), CHAR)
+        NgramFeatures.from_vectorizers(TfidfVectorizer(ngram_range=(1, 3)).fit(CORPUS), CHAR)
 
 
 def test_locate_ngrams_on_length_changing_lowercase() -> None:
@@ -186,3 +186,46 @@ def test_other_word_settings_go_through_scikit_learn(tiny_records) -> None:  # t
     for text, pred in zip(texts, model.classify(texts), strict=True):
         for ev in pred.evidence:
             assert text[ev.start : ev.end] == ev.phrase
+
+
+def test_a_compiled_model_round_trips_and_predicts_like_its_pipeline(tiny_classifier: Classifier, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    compiled = CompiledModel.from_pipeline(tiny_classifier.pipeline)
+    assert compiled is not None
+    path = tmp_path / "inference.npz"
+    compiled.save(path)
+    first = path.read_bytes()
+    compiled.save(path)
+    assert path.read_bytes() == first  # the same model always gives the same bytes
+    loaded = CompiledModel.load(path)
+    assert loaded.labels == compiled.labels and loaded.word.vocabulary == compiled.word.vocabulary
+    assert loaded.char.vocabulary == compiled.char.vocabulary and loaded.word.dtype == compiled.word.dtype
+    model = Classifier(compiled=loaded, load_pipeline=lambda: tiny_classifier.pipeline)
+    np.testing.assert_allclose(
+        model.predict_proba(CORPUS), tiny_classifier.pipeline.predict_proba(CORPUS), rtol=1e-6, atol=1e-9
+    )
+    assert [p.to_dict() for p in model.classify(CORPUS)] == [p.to_dict() for p in tiny_classifier.classify(CORPUS)]
+
+
+def test_other_configurations_do_not_compile(tiny_records) -> None:  # type: ignore[no-untyped-def]
+    from vocml.model import build_pipeline
+
+    pipeline = build_pipeline({"features__char": "drop", "clf__cv": 3})
+    pipeline.fit([r.text for r in tiny_records], [r.label for r in tiny_records])
+    assert CompiledModel.from_pipeline(pipeline) is None
+    model = Classifier(pipeline)
+    assert model.compiled is None
+    np.testing.assert_allclose(model.predict_proba(CORPUS), pipeline.predict_proba(CORPUS), rtol=1e-6, atol=1e-9)
+
+
+def test_classifying_with_the_shipped_model_imports_no_scikit_learn() -> None:
+    """The compiled numbers are all prediction needs: `vocml classify` starts without scikit-learn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from vocml import load_model; m = load_model(); "
+        "p = m.classify(['Nobody asked what we needed.'])[0]; "
+        "print(p.label, 'sklearn' in sys.modules, 'joblib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["pitch_first", "False", "False"]

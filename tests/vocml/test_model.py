@@ -95,6 +95,42 @@ def test_tampered_joblib_is_refused_before_unpickling(tiny_bundle: Path, tmp_pat
         load_model(copy)
 
 
+def test_tampered_compiled_numbers_are_refused(tiny_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_bundle, copy)
+    data = bytearray((copy / "inference.npz").read_bytes())
+    data[-40] ^= 0xFF
+    (copy / "inference.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelArtifactError, match="inference.npz does not match its card"):
+        load_model(copy)
+    (copy / "inference.npz").unlink()
+    with pytest.raises(ModelArtifactError, match="inference.npz is missing"):
+        load_model(copy)
+
+
+def test_a_bundle_without_compiled_numbers_predicts_through_its_pipeline(tiny_bundle: Path, tmp_path: Path) -> None:
+    """Bundles written before inference.npz existed still load, and give the same predictions."""
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_bundle, copy)
+    (copy / "inference.npz").unlink()
+    card = json.loads((copy / "card.json").read_text())
+    del card["inference_sha256"]
+    (copy / "card.json").write_text(json.dumps(card))
+    old, new = load_model(copy), load_model(tiny_bundle)
+    assert new.compiled is not None and old.compiled is not None  # compiled from the unpickled pipeline
+    texts = ["Nobody asked what we needed, just a 20% discount.", "Invoice is wrong."]
+    assert [p.to_dict() for p in old.classify(texts)] == [p.to_dict() for p in new.classify(texts)]
+
+
+def test_the_pipeline_of_a_compiled_bundle_is_checked_when_loaded(tiny_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_bundle, copy)
+    model = load_model(copy)
+    (copy / "pipeline.joblib").write_bytes(b"swapped after loading")
+    with pytest.raises(ModelArtifactError, match="does not match its card"):
+        _ = model.pipeline
+
+
 def test_version_mismatch_is_refused(tiny_bundle: Path, tmp_path: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(tiny_bundle, copy)
@@ -114,7 +150,7 @@ def test_card_records_how_the_model_was_built(tiny_bundle: Path) -> None:
     card = read_card(tiny_bundle)
     assert card.labels == list(LABELS)
     assert card.params["clf__estimator__C"] == 100.0
-    assert len(card.data[0]["sha256"]) == 64 and len(card.pipeline_sha256) == 64
+    assert len(card.data[0]["sha256"]) == 64 and len(card.pipeline_sha256) == 64 and len(card.inference_sha256) == 64
     assert card.cue_report and {"cue", "coverage", "overlap", "conflict", "gold_accuracy"} <= set(card.cue_report[0])
 
 
