@@ -284,7 +284,7 @@ class NgramFeatures:
         self._info = np.zeros((1024, 6), dtype=np.int64)
         self._new_info: list[tuple[int, int, int, int, int, bool]] = []
         # spaCy's tokens of each chunk (lexeme ids), and the chunks still to split
-        self._orths = _GrowingRows(0, data_dtype=np.uint64)
+        self._orths = _GrowingRows(0, data_dtype=np.uint64)  # values only: its column indices are unused
         self._unsplit: list[str] = []
         self._tokenless = False  # whether some chunk gave spaCy no token
 
