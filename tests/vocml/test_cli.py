@@ -44,16 +44,35 @@ def test_classify_strict_fails_on_rejected_rows(tiny_bundle: Path, tmp_path: Pat
     )
 
 
+def _mixed_csv(path: Path) -> Path:
+    """50 rows, every ninth one rejected (empty text), so batches mix results and errors."""
+    rows = [f'r{i},"{"" if i % 9 == 4 else f"asked about goals, offered {i}% off"}"\n' for i in range(50)]
+    path.write_text("id,text\n" + "".join(rows), encoding="utf-8")
+    return path
+
+
 def test_classify_with_two_workers_matches_one(tiny_bundle: Path, tmp_path: Path) -> None:
-    src = tmp_path / "in.csv"
-    src.write_text(
-        "id,text\n" + "".join(f'r{i},"asked about goals, offered {i}% off"\n' for i in range(50)), encoding="utf-8"
-    )
+    src = _mixed_csv(tmp_path / "in.csv")
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     main(["classify", str(src), "-o", str(one), "--model", str(tiny_bundle), "--batch-size", "7"])
-    main(["classify", str(src), "-o", str(two), "--model", str(tiny_bundle), "--batch-size", "7", "--workers", "2"])
+    main(["classify", str(src), "-o", str(two), "--model", str(tiny_bundle), "--batch-size", "3", "--workers", "2"])
     assert one.read_text() == two.read_text()
-    assert len(one.read_text().splitlines()) == 50
+    rows = [json.loads(line) for line in one.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [f"r{i}" if i % 9 != 4 else str(i + 2) for i in range(50)]
+    assert sum("error" in r for r in rows) == 6
+
+
+def test_classify_helpers_load_the_bundle_where_fork_is_unavailable(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vocml.stream
+
+    src = _mixed_csv(tmp_path / "in.csv")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    main(["classify", str(src), "-o", str(one), "--model", str(tiny_bundle), "--batch-size", "7"])
+    monkeypatch.setattr(vocml.stream.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    main(["classify", str(src), "-o", str(two), "--model", str(tiny_bundle), "--batch-size", "2", "--workers", "2"])
+    assert one.read_text() == two.read_text()
 
 
 def test_label_writes_silver_rows_and_prints_the_cue_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
