@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from vocml.cues import cue_matrix, match_batch
+from vocml.cues import CUE_NAMES, cue_matrix, match_batch
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, NotTrainedError
 from vocml.inference import CompiledModel, LinearScores, LocatedSpans, NgramFeatures, NgramSpans
@@ -165,8 +165,10 @@ class Classifier:
         self._ngrams: NgramFeatures | None = NgramFeatures(compiled.word, compiled.char, get_tokenizer(compiled.lang))
         self._fast_scores: LinearScores | None = LinearScores(compiled.coef, compiled.intercept, compiled.beta, widths)
         self._lang = compiled.lang
-        self._set_evidence_weights(compiled.coef, widths, compiled.word.vocabulary, compiled.word.token_pattern,
-                                   compiled.word.ngram_range[1] >= 2, compiled.cue_names)
+        word = compiled.word
+        self._set_evidence_weights(
+            compiled.coef, widths, word.vocabulary, word.token_pattern, word.ngram_range[1] >= 2, compiled.cue_names
+        )
 
     def _init_pipeline(self) -> None:
         pipeline = self.pipeline
@@ -182,12 +184,19 @@ class Classifier:
         coef = np.asarray(clf.calibrated_classifiers_[0].estimator.coef_, dtype=np.float64)
         if coef.shape[0] == 1:  # binary problem: sklearn stores one row
             coef = np.vstack([-coef[0], coef[0]])
-        self._set_evidence_weights(coef, widths, dict(word.vocabulary_), word.token_pattern,
-                                   tuple(word.ngram_range)[1] >= 2, list(dict(self._parts)["cues"].cue_names_))
+        cue_names = list(dict(self._parts)["cues"].cue_names_)
+        self._set_evidence_weights(
+            coef, widths, dict(word.vocabulary_), word.token_pattern, tuple(word.ngram_range)[1] >= 2, cue_names
+        )
 
     def _set_evidence_weights(
-        self, coef: np.ndarray, widths: list[int], vocabulary: dict[str, int], token_pattern: str,
-        bigrams: bool, cue_names: list[str],
+        self,
+        coef: np.ndarray,
+        widths: list[int],
+        vocabulary: dict[str, int],
+        token_pattern: str,
+        bigrams: bool,
+        cue_names: list[str],
     ) -> None:
         """How much each word n-gram and cue pushes each label, relative to the others (evidence)."""
         offsets = dict(zip(self._part_names, np.cumsum([0, *widths[:-1]]).tolist(), strict=True))
@@ -225,8 +234,9 @@ class Classifier:
             batch = self._ngrams.transform(texts)
             assert batch.doc is not None
             hits = match_batch(*batch.doc, self._lang)
-            names = set(self._cue_names)
-            hits = [{k: v for k, v in row.items() if k in names} for row in hits]
+            if not set(self._cue_names).issuperset(CUE_NAMES):  # a model trained on some of the cues
+                names = set(self._cue_names)
+                hits = [{k: v for k, v in row.items() if k in names} for row in hits]
             cue_block = cue_matrix(hits, self._cue_names)
             block_of = {"word": batch.word, "char": batch.char, "cues": cue_block}
             return [block_of[name] for name in self._part_names], hits, batch.spans

@@ -229,3 +229,18 @@ def test_classifying_with_the_shipped_model_imports_no_scikit_learn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["pitch_first", "False", "False"]
+
+
+def test_a_model_on_some_of_the_cues_compiles_and_reports_only_those(tiny_records) -> None:  # type: ignore[no-untyped-def]
+    from vocml.model import build_pipeline
+
+    pipeline = build_pipeline(
+        {"features__cues__cues": ["price_push", "discovery_question"], "features__char__min_df": 1, "clf__cv": 3}
+    )
+    pipeline.fit([r.text for r in tiny_records], [r.label for r in tiny_records])
+    model = Classifier(pipeline)
+    assert model.compiled is not None and model.compiled.cue_names == ["price_push", "discovery_question"]
+    texts = ["Nobody asked what we needed, just a 20% discount.", "Asked how they schedule crews."]
+    np.testing.assert_allclose(model.predict_proba(texts), pipeline.predict_proba(texts), rtol=1e-6, atol=1e-9)
+    for pred in model.classify(texts):
+        assert set(pred.cues) <= {"price_push", "discovery_question"}
