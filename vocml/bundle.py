@@ -16,11 +16,9 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
 from importlib.metadata import version as installed_version
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vocml import __version__
 from vocml.errors import ModelArtifactError
@@ -160,16 +158,20 @@ def check_bundle(directory: str | os.PathLike[str]) -> ModelCard:
                 f"model {directory} was trained with {lib} {built}, running {running}; "
                 f"install {lib}=={built} or retrain with `vocml train`"
             )
-    joblib_path = directory / PIPELINE_FILE
-    if not joblib_path.is_file():
-        raise ModelArtifactError(f"{joblib_path} is missing; retrain with `vocml train`")
-    actual = sha256_file(joblib_path)
-    if actual != card.pipeline_sha256:
-        raise ModelArtifactError(
-            f"{joblib_path} does not match its card (sha256 {actual[:12]}…, card says "
-            f"{card.pipeline_sha256[:12]}…); refusing to unpickle it. Restore the file or retrain with `vocml train`"
-        )
+    _check_file(directory / PIPELINE_FILE, card.pipeline_sha256, "unpickle")
     return card
+
+
+def _check_file(path: Path, sha256: str, action: str) -> None:
+    """Raise :class:`ModelArtifactError` unless ``path`` exists with the card's ``sha256``."""
+    if not path.is_file():
+        raise ModelArtifactError(f"{path} is missing; retrain with `vocml train`")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise ModelArtifactError(
+            f"{path} does not match its card (sha256 {actual[:12]}…, card says "
+            f"{sha256[:12]}…); refusing to {action} it. Restore the file or retrain with `vocml train`"
+        )
 
 
 def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: float | None = None) -> Classifier:
@@ -188,14 +190,7 @@ def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: fl
     compiled_path = directory / COMPILED_FILE
     if not card.inference_sha256:  # a bundle without compiled numbers: predict through the pipeline
         return Classifier(_load_pipeline(directory, card), card, threshold=threshold)
-    if not compiled_path.is_file():
-        raise ModelArtifactError(f"{compiled_path} is missing; retrain with `vocml train`")
-    actual = sha256_file(compiled_path)
-    if actual != card.inference_sha256:
-        raise ModelArtifactError(
-            f"{compiled_path} does not match its card (sha256 {actual[:12]}…, card says "
-            f"{card.inference_sha256[:12]}…); refusing to load it. Restore the file or retrain with `vocml train`"
-        )
+    _check_file(compiled_path, card.inference_sha256, "load")
     try:
         compiled = CompiledModel.load(compiled_path)
     except (OSError, KeyError, ValueError) as e:

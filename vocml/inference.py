@@ -32,6 +32,8 @@ import scipy.sparse as sp
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
+from vocml.text import split_chunks
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -325,24 +327,12 @@ class NgramFeatures:
         return chunk_id
 
     def _split_new(self) -> None:
-        """spaCy's tokens of the chunks added since the last call, with one call to the tokenizer.
-
-        The chunks joined by spaces, cut after each token followed by a space, give each chunk's
-        tokens (spaCy splits each space-separated chunk on its own); if the cuts do not line up, one
-        call per chunk.
-        """
+        """spaCy's tokens of the chunks added since the last call (:func:`~vocml.text.split_chunks`)."""
         new, self._unsplit = self._unsplit, []
         if self.tokenizer is None:
             return
-        groups: list[list[int]] = [[]]
-        for token in self.tokenizer(" ".join(new)):
-            groups[-1].append(token.orth)
-            if token.whitespace_:
-                groups.append([])
-        if len(groups) != len(new) or not all(groups):
-            groups = [[t.orth for t in self.tokenizer(chunk)] for chunk in new]
-            self._tokenless = self._tokenless or not all(groups)
-        for orths in groups:
+        for orths in split_chunks(self.tokenizer, new):
+            self._tokenless = self._tokenless or not orths
             self._orths.append(np.zeros(len(orths), dtype=np.int32), np.asarray(orths, dtype=np.uint64))
 
     def _flush(self) -> None:
@@ -493,9 +483,9 @@ class NgramSpans:
             return out
         feats = self.features
         width = len(feats.word_idf)
-        order = np.argsort(rows.astype(np.int64) * width + cols, kind="stable")
-        asked = (rows.astype(np.int64) * width + cols)[order]
-        asked_w = weights[order]
+        asked = rows.astype(np.int64) * width + cols
+        order = np.argsort(asked, kind="stable")
+        asked, asked_w = asked[order], weights[order]
         info = feats._info
         seq = self.seq
         starts = self._chunk_starts(info)
@@ -518,13 +508,12 @@ class NgramSpans:
         for row, w, s, e in zip(r[hit].tolist(), asked_w[at[hit]].tolist(), s_a[hit].tolist(), e_a[hit].tolist(), strict=True):
             if row not in shifted:
                 out[row].append((w, s, e))
-        for row in shifted:  # lower-casing moved characters: locate in the original text
-            mine = {col: w for rr, col, w in zip(rows.tolist(), cols.tolist(), weights.tolist(), strict=True) if rr == row}
-            out[row] = [
-                (mine[col], s, e)
-                for col, s, e in locate_ngrams(self.texts[row], feats.pattern, feats.vocabulary, bigrams=feats.bigrams)
-                if col in mine
-            ]
+        if shifted:  # lower-casing moved characters in these texts: search them in the original text
+            take = np.isin(rows, list(shifted))
+            located = LocatedSpans(self.texts, feats.pattern, feats.vocabulary, bigrams=feats.bigrams)
+            found = located.find(rows[take], cols[take], weights[take])
+            for row in shifted:
+                out[row] = found[row]
         return out
 
     def _chunk_starts(self, info: np.ndarray) -> np.ndarray:

@@ -7,13 +7,11 @@ that fired and the phrases that pushed toward the label, with character offsets)
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import contextlib
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
-from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -146,26 +146,11 @@ class ChunkTokenizer:
         return Doc(self.vocab, words=words, spaces=spaces), bounds  # type: ignore[arg-type]
 
     def _learn(self, chunks: list[str]) -> None:
-        """Split chunks not seen before with one call to spaCy's tokenizer.
-
-        spaCy tokenizes each space-separated chunk on its own (what this class relies on), so the
-        tokens of the chunks joined by spaces, cut after each token followed by a space, are each
-        chunk's tokens; one call saves the set-up of a ``Doc`` per chunk.
-        """
+        """Remember spaCy's split of the chunks not seen before (see :func:`split_chunks`)."""
         new = [c for c in dict.fromkeys(chunks) if c not in self._chunks]
-        if not new:
-            return
-        groups: list[list[int]] = [[]]
-        for token in self.tokenizer(" ".join(new)):
-            groups[-1].append(token.orth)
-            if token.whitespace_:
-                groups.append([])
-        if len(groups) != len(new) or not all(groups):  # not one group per chunk: split them one by one
-            for chunk in new:
-                self._split(chunk)
-            return
-        for chunk, orths in zip(new, groups, strict=True):
-            self._chunks[chunk] = (orths, [False] * (len(orths) - 1) + [True])
+        for chunk, orths in zip(new, split_chunks(self.tokenizer, new), strict=True):
+            self._empty = self._empty or not orths
+            self._chunks[chunk] = (orths, [False] * (len(orths) - 1) + [True] if orths else [])
 
     def _entries(self, text: str, *, learn: bool = True) -> list[Any] | None:
         """The remembered splits of the chunks of ``text``, or ``None`` for spaCy to tokenize it.
@@ -188,16 +173,29 @@ class ChunkTokenizer:
         return entries
 
     def _split(self, chunk: str) -> tuple[list[int], list[bool]]:
-        """The lexeme ids of spaCy's tokens of one chunk, and their trailing spaces."""
-        orths = [t.orth for t in self.tokenizer(chunk)]
-        self._empty = self._empty or not orths
-        entry = self._chunks[chunk] = (orths, [False] * (len(orths) - 1) + [True] if orths else [])
-        return entry
+        """Remember spaCy's split of one chunk and return it."""
+        self._learn([chunk])
+        return self._chunks[chunk]
 
-    def pipe(self, texts: Iterable[str]) -> Iterator[Doc]:
-        """``Doc`` objects for ``texts``, in order."""
-        for text in texts:
-            yield self(text)
+
+def split_chunks(tokenizer: Tokenizer, chunks: Sequence[str]) -> list[list[int]]:
+    """The lexeme ids of spaCy's tokens of each chunk (a string without whitespace).
+
+    spaCy tokenizes each space-separated chunk on its own, so the tokens of the chunks joined by
+    spaces, cut after each token followed by a space, are each chunk's tokens: one call to the
+    tokenizer (and one ``Doc``) for them all. If the cuts do not give one non-empty group per chunk,
+    each chunk is tokenized alone (a chunk may then have no token).
+    """
+    if not chunks:
+        return []
+    groups: list[list[int]] = [[]]
+    for token in tokenizer(" ".join(chunks)):
+        groups[-1].append(token.orth)
+        if token.whitespace_:
+            groups.append([])
+    if len(groups) != len(chunks) or not all(groups):
+        return [[t.orth for t in tokenizer(chunk)] for chunk in chunks]
+    return groups
 
 
 @lru_cache(maxsize=4)
