@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-
 import logging
 import time
 from collections.abc import AsyncIterator

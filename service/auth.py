@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.db import sessions, tokens, utcnow
 from service.errors import AuthError, ForbiddenError, NotFoundError
+from vocml.data import team_problem
 from vocml.errors import ConfigError
 
 ROLES: tuple[str, ...] = ("viewer", "uploader", "admin")
@@ -31,7 +32,11 @@ def hash_secret(secret: str) -> str:
 
 
 def parse_teams(raw: str | Iterable[str] | None) -> list[str] | None:
-    """``"EMEA, APAC"`` or a list -> sorted unique team names; empty or ``None`` -> ``None`` (all teams)."""
+    """``"EMEA, APAC"`` or a list -> sorted unique team names; empty or ``None`` -> ``None`` (all teams).
+
+    The CLI's ``--teams`` string is split on commas; a list (the API's ``teams``) is taken as it is, so
+    a name holding a comma is refused (:class:`ConfigError`) rather than split.
+    """
     if raw is None:
         return None
     items = raw.split(",") if isinstance(raw, str) else list(raw)
@@ -39,6 +44,8 @@ def parse_teams(raw: str | Iterable[str] | None) -> list[str] | None:
     for team in teams:
         if len(team) > 200:
             raise ConfigError("a team name is over 200 characters; shorten it")
+        if (problem := team_problem(team)) is not None:
+            raise ConfigError(f"team {team[:50]!r} {problem}")
     return teams or None
 
 

@@ -366,8 +366,11 @@ class BatchWorker:
                     skipped.append(rec)
                 else:
                     rows.append(record_row(rec, pred, batch_id=batch_id, default_time=default_time, now=now))
+            raced = {(r["team"], r["external_id"]) for r in insert_records(conn, rows)}
+            if raced:  # stored by a concurrent upload after the check above
+                skipped += [rec for rec in fresh if (rec.team, rec.id) in raced]
+                rows = [r for r in rows if (r["team"], r["external_id"]) not in raced]
             duplicates = len(skipped)
-            insert_records(conn, rows)
             listed = errors + [_duplicate_entry(batch_id, rec) for rec in skipped]
             if listed:
                 conn.execute(batch_errors.insert(), listed)

@@ -21,6 +21,7 @@ from service import trends
 from service.auth import Principal
 from service.charts import ChartPoint, Series
 from service.db import label_counts
+from service.schemas import FIRST_DAY, LAST_DAY
 from service.scorecards import MeasuredPoint, current_per_period, disagreement, measured_at
 from vocml.errors import ConfigError
 
@@ -52,9 +53,12 @@ def parse_view(period: str | None, start: str | None, end: str | None) -> View:
     for name, raw in (("start", start), ("end", end)):
         if raw:
             try:
-                parsed.append(date.fromisoformat(raw))
+                day = date.fromisoformat(raw)
             except ValueError:
-                raise ConfigError(f"{name} must be a date like 2026-03-31, got {raw!r}") from None
+                day = None
+            if day is None or not FIRST_DAY <= day <= LAST_DAY:
+                raise ConfigError(f"{name} must be a date like 2026-03-31 between {FIRST_DAY} and {LAST_DAY}, got {raw!r}")
+            parsed.append(day)
         else:
             parsed.append(None)
     first, last = parsed

@@ -174,6 +174,15 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def dialect_insert(conn: Connection) -> Any:
+    """The ``insert`` with ``ON CONFLICT`` support of the connection's database."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def upsert_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str, str], int]) -> None:
     """Add ``deltas`` keyed by (team, source, day, label, kind) to ``label_counts`` (one statement)."""
     rows = [
@@ -183,11 +192,8 @@ def upsert_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str, str],
     ]
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(label_counts)
+    rows.sort(key=lambda r: (r["team"], r["source"], r["day"], r["label"], r["kind"]))  # one lock order
+    stmt = dialect_insert(conn)(label_counts)
     stmt = stmt.on_conflict_do_update(
         index_elements=["team", "source", "day", "label", "kind"],
         set_={"n": label_counts.c.n + stmt.excluded.n},

@@ -10,15 +10,16 @@ Authentication accepts ``Authorization: Bearer <token>`` or the ``vocml_session`
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from service.auth import Principal, TokenCache, authenticate_session, authenticate_token
-from service.errors import AuthError, ServiceUnavailableError
+from service.errors import AuthError, ForbiddenError, ServiceUnavailableError
 from service.settings import Settings
 from vocml.model import Classifier
 
@@ -65,9 +66,43 @@ def resolve_principal(request: Request, engine: Engine) -> Principal:
         session_id = request.cookies.get(SESSION_COOKIE)
         if not session_id:
             raise AuthError("no token: send 'Authorization: Bearer <token>' or sign in to the dashboard")
+        check_same_origin(request)
         principal = authenticate_session(engine, session_id)
     request.state.principal = principal
     return principal
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser sent with the session cookie from another origin.
+
+    The cookie is ``SameSite=Lax``, which still lets a page on another port of the same host post a
+    form with it; the ``Origin`` header (else ``Referer``) must name this server: the request's own
+    scheme, host and port, or ``VOCML_PUBLIC_URL``. Bearer tokens are not sent by browsers on their own
+    and are not checked.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    expected = {_origin(str(request.base_url)), _origin(request.app.state.settings.public_url)}
+    if claimed is None or _origin(claimed) not in expected:
+        raise ForbiddenError(
+            "this request carries the dashboard's session cookie but comes from another site (its Origin is "
+            f"{claimed or 'missing'}); send it from the dashboard itself, or with 'Authorization: Bearer <token>'"
+        )
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (default ports made explicit); ``""`` for one that does not parse."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return ""
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 async def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:

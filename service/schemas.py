@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from vocml.data import MAX_YEAR, MIN_YEAR, text_problem
+
+# Bounds the stores and the date arithmetic handle (a week after 9999-12-31 does not exist; PostgreSQL's
+# integer ids end at 2**31 - 1); values outside them are a 422 naming the parameter.
+FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)  # the data contract's years
+MAX_OFFSET = 1_000_000_000
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a record's id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+DayQ = Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="YYYY-MM-DD, 1900-01-01 to 2199-12-31")]
+
+
+
+def _clean(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(_clean)]  # free text a store and the model can take
 
 Label = Literal["pitch_first", "needs_first", "no_signal"]
 Source = Literal["call_note", "customer_comment"]
@@ -174,7 +196,7 @@ class ReviewIn(BaseModel):
 
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=500)
+    token: CleanStr = Field(min_length=1, max_length=500)
 
 
 class WhoAmIOut(BaseModel):
@@ -186,8 +208,10 @@ class WhoAmIOut(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    teams: list[str] | None = None
-    name: str | None = Field(default=None, max_length=200)
+    teams: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, description="team names (no commas or slashes); none for every team"
+    )
+    name: CleanStr | None = Field(default=None, max_length=200)
 
 
 class TokenOut(BaseModel):

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.auth import Principal
-from service.db import label_counts, records, upsert_counts, utcnow
+from service.db import dialect_insert, label_counts, records, upsert_counts, utcnow
 from service.errors import NotFoundError
-from vocml.data import LABELS, Record
+from vocml.data import LABELS, MAX_YEAR, MIN_YEAR, Record
 from vocml.errors import ConfigError
 from vocml.model import Prediction
 
@@ -72,15 +72,39 @@ def record_row(rec: Record, pred: Prediction, *, batch_id: str | None, default_t
     }
 
 
-def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in one executemany and add them to ``label_counts`` (same transaction)."""
+def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert rows and add them to ``label_counts`` (same transaction); return the rows not stored
+    because their (team, id) is stored already, by this transaction or by a concurrent one.
+
+    Rows are inserted in (team, id) order, like the counts: concurrent writers then take their locks
+    in the same order and cannot deadlock.
+    """
     if not rows:
-        return
-    conn.execute(records.insert(), rows)
+        return []
+    with_id = sorted((r for r in rows if r["external_id"] is not None), key=lambda r: (r["team"], r["external_id"]))
+    without_id = [r for r in rows if r["external_id"] is None]
+    skipped: list[dict[str, Any]] = []
+    if with_id:
+        insert = dialect_insert(conn)
+        stmt = insert(records).on_conflict_do_nothing(index_elements=["team", "external_id"])
+        stmt = stmt.returning(records.c.team, records.c.external_id, sort_by_parameter_order=True)
+        stored = {(r.team, r.external_id) for r in conn.execute(stmt, with_id)}
+        skipped = [r for r in with_id if (r["team"], r["external_id"]) not in stored]
+        # a row repeated within this insert is stored once: count it once
+        seen: set[tuple[str, str]] = set()
+        for r in with_id:
+            key = (r["team"], r["external_id"])
+            if key in stored and key in seen:
+                skipped.append(r)
+            seen.add(key)
+    if without_id:
+        conn.execute(records.insert(), without_id)
+    skipped_ids = {id(r) for r in skipped}
     deltas: Counter[CountKey] = Counter(
-        (r["team"], r["source"] or "", r["day"], r["label"], "model") for r in rows
+        (r["team"], r["source"] or "", r["day"], r["label"], "model") for r in rows if id(r) not in skipped_ids
     )
     upsert_counts(conn, dict(deltas))
+    return skipped
 
 
 # --- drill-down -------------------------------------------------------------------------------
@@ -142,12 +166,16 @@ def encode_cursor(created_at: datetime, record_id: int) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Inverse of :func:`encode_cursor`; :class:`ConfigError` for a cursor we did not issue."""
+    invalid = "the cursor is not valid; pass the next_cursor of a previous page unchanged"
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, record_id = json.loads(raw)
-        return datetime.fromisoformat(created), int(record_id)
-    except (ValueError, TypeError) as e:
-        raise ConfigError("the cursor is not valid; pass the next_cursor of a previous page unchanged") from e
+        when, number = datetime.fromisoformat(created), int(record_id)
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise ConfigError(invalid) from e
+    if not (0 <= number < 2**31 and MIN_YEAR <= when.year <= MAX_YEAR) or type(record_id) is not int:
+        raise ConfigError(invalid)
+    return when, number
 
 
 SELECT_COLUMNS = [
@@ -259,7 +287,9 @@ def review_record(engine: Engine, record_id: int, label: str, principal: Princip
             day_row = conn.execute(sa.select(records.c.day).where(records.c.id == record_id)).scalar_one()
             source = row["source"] or ""
             old_key = (row["team"], source, day_row, previous or row["label"], "model" if previous is None else "review")
-            upsert_counts(conn, {old_key: -1, (row["team"], source, day_row, label, "review"): 1})
+            moves: Counter[CountKey] = Counter({old_key: -1})
+            moves[(row["team"], source, day_row, label, "review")] += 1  # the same key again nets to no change
+            upsert_counts(conn, dict(moves))
             row.update(reviewed_label=label, reviewed_by=principal.name, reviewed_at=now)
             return row
     raise ConfigError("the record is being reviewed concurrently; retry")

@@ -97,7 +97,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else default_model_dir()
     model = load_model(model_dir, threshold=args.threshold)  # with --workers, the helpers share it
     bar = None
-    if sys.stderr.isatty() and not args.quiet:
+    from_stdin = args.input == "-"
+    if sys.stderr.isatty() and not args.quiet and not from_stdin:
         from tqdm import tqdm
 
         bar = tqdm(
@@ -107,7 +108,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     try:
         summary = classify_stream(
             model,
-            args.input,
+            sys.stdin.buffer if from_stdin else args.input,
             out_fh,
             batch_size=args.batch_size,
             workers=args.workers,
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("classify", help="classify a JSONL/CSV file, one JSON line out per row")
-    p.add_argument("input", help="JSONL or CSV file in the data contract")
+    p.add_argument("input", help="JSONL or CSV file in the data contract; - reads standard input")
     p.add_argument("-o", "--output", default="-", help="output JSONL (default: stdout)")
     p.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
     p.add_argument("--workers", type=int, default=1, help="processes to classify with (2 uses both cores here)")

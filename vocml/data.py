@@ -9,10 +9,13 @@ dropped or truncated.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import math
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -62,11 +65,57 @@ def parse_datetime(value: str) -> datetime:
         value = value[:-1] + "+00:00"
     if len(value) == 10:
         d = date.fromisoformat(value)
+        if not MIN_YEAR <= d.year <= MAX_YEAR:
+            raise ValueError(f"year {d.year} is outside {MIN_YEAR}-{MAX_YEAR}")
         return datetime(d.year, d.month, d.day, tzinfo=UTC)
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"year {parsed.year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    parsed.astimezone(UTC)  # raises OverflowError at the ends of the calendar
     return parsed
+
+
+# C0 control characters other than tab, line feed, vertical tab, form feed and carriage return, and DEL
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")  # either of the two, in one search
+MIN_YEAR, MAX_YEAR = 1900, 2199  # created_at outside these years cannot be a real record's date
+MAX_NUMBER = 10**15  # a numeric id or rep beyond this is a mangled cell, not an id
+
+
+def text_problem(value: str) -> str | None:
+    """What in ``value`` no store or text library takes (a lone surrogate, a NUL or another control
+    character), as the message of a :class:`DataError`; ``None`` if there is nothing."""
+    if UNSAFE_TEXT.search(value) is None:
+        return None
+    if (m := _SURROGATE.search(value)) is not None:
+        return (
+            f"contains a lone surrogate (U+{ord(m.group()):04X}) at character {m.start()}, which is not valid "
+            "Unicode text; re-encode the source as UTF-8 or remove that character"
+        )
+    if (m := _CONTROL.search(value)) is not None:
+        what = "a NUL character (\\x00), which databases refuse" if m.group() == "\x00" else (
+            f"a control character (U+{ord(m.group()):04X})"
+        )
+        return f"contains {what} at character {m.start()}; remove it"
+    return None
+
+
+def check_text(text: str, *, field: str = "text", line: int | None = None) -> None:
+    """Raise :class:`DataError` naming ``field`` if ``text`` has something :func:`text_problem` finds."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise DataError(problem, line=line, field=field)
+
+
+def team_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a team name (a comma or slash, which lists and links of teams use as
+    separators, or what :func:`text_problem` finds), as a message; ``None`` if it can."""
+    if "," in name or "/" in name:
+        return "may not contain a comma or a slash (they separate teams in lists and links); rename the team"
+    return text_problem(name)
 
 
 def _short(value: Any, name: str, line: int) -> str | None:
@@ -74,11 +123,19 @@ def _short(value: Any, name: str, line: int) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DataError(f"must be a string, got {type(value).__name__}", line=line, field=name)
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        raise DataError(
+            f"is a number of about {digits} digits; write ids and names as strings of at most 200 characters",
+            line=line,
+            field=name,
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(f"is {value}, not a usable value; write it as a string", line=line, field=name)
     text = str(value).strip()
     if not text:
         return None
-    if "\x00" in text:
-        raise DataError("contains a NUL character (\\x00); remove it", line=line, field=name)
+    check_text(text, field=name, line=line)
     if len(text) > MAX_SHORT_FIELD:
         raise DataError(f"is {len(text)} characters; keep it under {MAX_SHORT_FIELD}", line=line, field=name)
     return text
@@ -95,8 +152,21 @@ def validate_row(
     """Validate one parsed row (a dict) against the contract and return a :class:`Record`.
 
     Raises:
-        DataError: naming ``line``, the field and the fix.
+        DataError: naming ``line``, the field and the fix (and the row's ``id`` as ``record_id``).
     """
+    try:
+        return _validate_row(row, line=line, max_chars=max_chars, require_label=require_label, require_team=require_team)
+    except DataError as e:
+        raw_id = row.get("id")
+        if e.field != "id" and isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
+            with contextlib.suppress(DataError):
+                e.record_id = _short(raw_id, "id", line)
+        raise
+
+
+def _validate_row(
+    row: dict[str, Any], *, line: int, max_chars: int, require_label: bool, require_team: bool
+) -> Record:
     text = row.get("text")
     if text is None:
         raise EmptyTextError("is missing; every record needs a non-empty 'text'", line=line, field="text")
@@ -104,12 +174,7 @@ def validate_row(
         raise DataError(f"must be a string, got {type(text).__name__}", line=line, field="text")
     if not text.strip():
         raise EmptyTextError("is empty or whitespace only; remove the row or fill in the text", line=line, field="text")
-    if "\x00" in text:
-        raise DataError(
-            "contains a NUL character (\\x00), which databases refuse; remove it from the text",
-            line=line,
-            field="text",
-        )
+    check_text(text, line=line)
     if len(text) > max_chars:
         raise DataError(
             f"is {len(text):,} characters, over the {max_chars:,} limit; split the text or raise the limit",
@@ -129,6 +194,8 @@ def validate_row(
     if require_label and label is None:
         raise DataError(f"is missing; training rows need one of {', '.join(LABELS)}", line=line, field="label")
     team = _short(row.get("team"), "team", line)
+    if team is not None and (problem := team_problem(team)) is not None:
+        raise DataError(problem, line=line, field="team")
     if require_team and team is None:
         raise DataError("is missing; every uploaded row needs the team it belongs to", line=line, field="team")
     created_raw = row.get("created_at")
@@ -136,9 +203,10 @@ def validate_row(
     if created_raw is not None and str(created_raw).strip():
         try:
             created_at = parse_datetime(str(created_raw))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise DataError(
-                f"{created_raw!r} is not an ISO date or datetime; write it like 2026-03-31 or 2026-03-31T14:05:00Z",
+                f"{str(created_raw)[:40]!r} is not an ISO date or datetime between {MIN_YEAR} and {MAX_YEAR}; "
+                "write it like 2026-03-31 or 2026-03-31T14:05:00Z",
                 line=line,
                 field="created_at",
             ) from None
@@ -201,7 +269,13 @@ def _iter_jsonl(stream: IO[bytes], opts: dict[str, Any]) -> Iterator[Record | Da
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as e:
+        except RecursionError:
+            yield DataError("is nested too deeply to read; write one flat JSON object per line", line=number)
+            continue
+        except ValueError as e:
+            if not isinstance(e, json.JSONDecodeError):  # e.g. an integer of thousands of digits
+                yield DataError(f"holds a value that cannot be read ({e}); write ids and names as strings", line=number)
+                continue
             yield DataError(
                 f"is not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line",
                 line=number,

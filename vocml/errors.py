@@ -26,13 +26,17 @@ class DataError(VocmlError, ValueError):
         line: 1-based line (JSONL) or row (CSV, counting the header as line 1) of the record, if known.
         field: the offending field name, if known.
         detail: the bare message, without the location prefix.
+        record_id: the row's ``id`` when it could be read, so a rejection can be joined back to its row.
     """
 
     code = "data_error"
 
-    def __init__(self, detail: str, *, line: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, line: int | None = None, field: str | None = None, record_id: str | None = None
+    ) -> None:
         self.line = line
         self.field = field
+        self.record_id = record_id  # the rejected row's own id, when it had a readable one
         self.detail = detail
         where = []
         if line is not None:

@@ -354,6 +354,15 @@ class NgramFeatures:
         (given a tokenizer) the batch ``Doc`` with each text's first token."""
         if len(self._ids) > MAX_CHUNKS:
             self._reset()
+        try:
+            seq, lengths = self._learn(texts)
+        except BaseException:
+            self._reset()  # a chunk half-learnt would break every later batch: forget them all
+            raise
+        return self._batch(texts, seq, lengths)
+
+    def _learn(self, texts: list[str]) -> tuple[list[int], list[int]]:
+        """Each text's chunk ids (analysing the chunks not seen before) and its number of chunks."""
         ids = self._ids
         get = ids.get
         add = self._add
@@ -367,6 +376,11 @@ class NgramFeatures:
             seq += found
             lengths.append(len(found))
         self._flush()
+        return seq, lengths
+
+    def _batch(self, texts: list[str], seq: list[int], lengths: list[int]) -> NgramBatch:
+        """The blocks of a batch whose chunks are all learnt."""
+        ids = self._ids
         info = self._info
         n = len(texts)
         seq_a = np.asarray(seq, dtype=np.int32)

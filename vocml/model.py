@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from vocml.cues import CUE_NAMES, cue_matrix, match_batch
-from vocml.data import LABELS, Record
-from vocml.errors import ConfigError, NotTrainedError
+from vocml.data import LABELS, UNSAFE_TEXT, Record, text_problem
+from vocml.errors import ConfigError, DataError, NotTrainedError
 from vocml.inference import CompiledModel, LinearScores, LocatedSpans, NgramFeatures, NgramSpans
 from vocml.text import as_texts, get_tokenizer
 
@@ -227,7 +227,15 @@ class Classifier:
     def _blocks(
         self, texts: list[str]
     ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans | LocatedSpans]:
-        """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once)."""
+        """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once).
+
+        Raises:
+            DataError: for a text no tokenizer can take (a lone surrogate, a control character),
+                naming its position in the batch; nothing is computed or cached for the batch.
+        """
+        for i, text in enumerate(texts):
+            if UNSAFE_TEXT.search(text) is not None:
+                raise DataError(f"item {i}: {text_problem(text)}", field="text")
         if self._ngrams is not None:
             batch = self._ngrams.transform(texts)
             assert batch.doc is not None

@@ -93,7 +93,8 @@ def _batches(rows: Iterator[Record | DataError], size: int) -> Iterator[list[Rec
 
 
 def _error_obj(err: DataError) -> dict[str, Any]:
-    return {"id": str(err.line), "line": err.line, "error": {"field": err.field, "message": err.detail}}
+    row_id = err.record_id if err.record_id is not None else str(err.line)
+    return {"id": row_id, "line": err.line, "error": {"field": err.field, "message": err.detail}}
 
 
 def classify_stream(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from service.batches import create_batch, get_batch
 from service.db import batches as batches_table
 from service.deps import EngineDep, SettingsDep, UploaderDep
-from service.schemas import BatchCreatedOut, BatchOut
+from service.schemas import BatchCreatedOut, BatchOut, Offset
 from service.uploads import spool_upload
 
 router = APIRouter(prefix="/v1", tags=["batches"])
@@ -76,9 +76,9 @@ def read_batch(
     batch_id: str,
     engine: EngineDep,
     principal: UploaderDep,
-    errors_offset: Annotated[int, Query(ge=0)] = 0,
+    errors_offset: Offset = 0,
     errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    duplicates_offset: Annotated[int, Query(ge=0)] = 0,
+    duplicates_offset: Offset = 0,
     duplicates_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, object]:
     """Status, counters, one page of rejected rows (``errors_offset``, ``errors_limit``) and one page of

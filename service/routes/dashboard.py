@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -60,7 +60,14 @@ def install(app: FastAPI) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """``target`` if it is a path on this server, else ``/``: browsers read ``/\\host`` as ``//host``, so
+    backslashes, control characters and anything with a scheme or host are refused."""
+    if not target or not target.startswith("/") or any(c in target for c in "\\\t\r\n") or not target.isprintable():
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return "/"
+    return target
 
 
 @router.get("/signin", response_class=HTMLResponse)

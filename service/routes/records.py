@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from service.auth import Principal
 from service.deps import EngineDep, UploaderDep, ViewerDep
-from service.schemas import Label, RecordOut, RecordsPageOut, ReviewIn, Source
+from service.schemas import DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
 from service.store import RecordFilter, iter_records, page_records, record_out, review_record
 from vocml.errors import ConfigError
 
@@ -28,8 +27,8 @@ def record_filter(
     source: Source | None = None,
     uncertain: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="case-insensitive substring of the text")] = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: DayQ = None,
+    end: DayQ = None,
 ) -> RecordFilter:
     """The filters shared by the drill-down and the export."""
     if start is not None and end is not None and start > end:
@@ -102,7 +101,7 @@ def export_csv(engine: EngineDep, principal: ViewerDep, filters: FilterDep) -> S
 
 
 @router.post("/records/{record_id}/review", summary="Correct a record's label", response_model=RecordOut)
-def review(record_id: int, body: ReviewIn, engine: EngineDep, principal: UploaderDep) -> dict[str, Any]:
+def review(record_id: RecordId, body: ReviewIn, engine: EngineDep, principal: UploaderDep) -> dict[str, Any]:
     """Store the reviewed label with who and when; trends use it instead of the model's label."""
     return record_out(review_record(engine, record_id, body.label, principal))
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service import scorecards
 from service.deps import EngineDep, UploaderDep, ViewerDep
+from service.schemas import FIRST_DAY, LAST_DAY, CleanStr
 from vocml.scorecard import rubric
 
 router = APIRouter(tags=["scorecards"])
@@ -21,9 +22,11 @@ class ScorecardIn(BaseModel):
     """A scorecard: every habit scored 0-4 (see ``GET /v1/scorecards/rubric``)."""
 
     model_config = ConfigDict(extra="forbid")
-    period_start: date = Field(description="first day of the period the scorecard is for, YYYY-MM-DD")
+    period_start: date = Field(
+        ge=FIRST_DAY, le=LAST_DAY, description="first day of the period the scorecard is for, YYYY-MM-DD"
+    )
     scores: dict[str, Any] = Field(description="habit key -> whole number 0-4, all seven habits")
-    note: str | None = Field(default=None, max_length=2000)
+    note: CleanStr | None = Field(default=None, max_length=2000)
 
 
 class BandOut(BaseModel):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from service.deps import EngineDep, SettingsDep, ViewerDep
-from service.schemas import Source, TeamsOut, TrendsOut
+from service.schemas import DayQ, Source, TeamsOut, TrendsOut
 from service.trends import read_counts, team_summaries, trend_points
 from vocml.errors import ConfigError
 
@@ -26,8 +25,8 @@ def trends(
     team: Annotated[str, Query(min_length=1, max_length=200)],
     period: Period = "week",
     source: Source | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: DayQ = None,
+    end: DayQ = None,
 ) -> dict[str, object]:
     """Counts, share with Wilson interval, share adjusted for the model's errors, and the say-do gap."""
     principal.require_team(team)

@@ -29,11 +29,21 @@ function el(tag, attrs, text) {
 }
 
 // --- sign in / sign out -------------------------------------------------------------------
+// Only a path on this server: "/\\host" or "//host" would leave the site.
+function samePath(next) {
+  try {
+    const url = new URL(next || "/", window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch (_) {
+    return "/";
+  }
+}
+
 async function signIn(token, next, status) {
   status.textContent = "Signing in…";
   const result = await api("POST", "/v1/session", { token });
   if (result.ok) {
-    window.location.assign(next || "/");
+    window.location.assign(samePath(next));
   } else {
     status.textContent = "Sign-in failed: " + problemText(result);
   }

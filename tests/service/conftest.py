@@ -146,6 +146,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 
     def factory(settings: Settings, classifier: Any = None) -> TestClient:
         client = TestClient(create_app(settings, classifier=classifier))
+        client.headers["Origin"] = str(client.base_url)  # what a browser on the dashboard sends
         client.__enter__()
         opened.append(client)
         return client

@@ -227,15 +227,16 @@ def test_line_chart_geometry() -> None:
 
 
 def test_pages_escape_team_names_and_texts(client, tokens, helpers) -> None:
-    rows = [("<b>Evil</b>", "call_note", "2026-03-03T10:00:00Z", "<script>alert(1)</script> asked")]
+    rows = [("<b onmouseover=alert(1)>Evil", "call_note", "2026-03-03T10:00:00Z", "<script>alert(1)</script> asked")]
     r = helpers.upload(client, csv_text(rows), tokens["admin"])
     helpers.wait_batch(client, r.json()["id"], tokens["admin"])
     sign_in(client, tokens, "admin")
-    for path in ["/", "/teams/%3Cb%3EEvil%3C%2Fb%3E", "/teams/%3Cb%3EEvil%3C%2Fb%3E/records"]:
+    team = "%3Cb%20onmouseover%3Dalert(1)%3EEvil"
+    for path in ["/", f"/teams/{team}", f"/teams/{team}/records"]:
         page = client.get(path, headers=HTML)
         assert page.status_code == 200, path
-        assert "<b>Evil</b>" not in page.text and "<script>alert" not in page.text, path
-        assert "&lt;b&gt;Evil&lt;/b&gt;" in page.text, path
+        assert "<b onmouseover" not in page.text and "<script>alert" not in page.text, path
+        assert "&lt;b onmouseover=alert(1)&gt;Evil" in page.text, path
 
 
 def test_scorecard_falls_back_to_all_records_when_customers_were_silent_that_period() -> None:

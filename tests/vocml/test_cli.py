@@ -58,8 +58,9 @@ def test_classify_with_two_workers_matches_one(tiny_bundle: Path, tmp_path: Path
     main(["classify", str(src), "-o", str(two), "--model", str(tiny_bundle), "--batch-size", "3", "--workers", "2"])
     assert one.read_text() == two.read_text()
     rows = [json.loads(line) for line in one.read_text().splitlines()]
-    assert [r["id"] for r in rows] == [f"r{i}" if i % 9 != 4 else str(i + 2) for i in range(50)]
-    assert sum("error" in r for r in rows) == 6
+    # rejected rows keep their own id (issue 11, item 11), with the line beside it
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(50)]
+    assert [r["line"] for r in rows if "error" in r] == [i + 2 for i in range(50) if i % 9 == 4]
 
 
 def test_classify_helpers_load_the_bundle_where_fork_is_unavailable(

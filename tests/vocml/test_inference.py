@@ -9,6 +9,8 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.strategies import SAFE_CHARACTERS
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vocml import inference
@@ -34,7 +36,7 @@ WORDS = st.sampled_from(
 )
 TEXTS = st.one_of(
     st.lists(WORDS, min_size=0, max_size=30).map(" ".join),
-    st.text(max_size=200),
+    st.text(SAFE_CHARACTERS, max_size=200),
 )
 
 

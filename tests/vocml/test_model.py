@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import SAFE_CHARACTERS
+
 from vocml.bundle import load_model, read_card
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, ModelArtifactError
@@ -60,7 +62,7 @@ def test_uncertain_follows_threshold(tiny_bundle: Path) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(max_size=300))
+@given(st.text(SAFE_CHARACTERS, max_size=300))
 def test_scores_sum_to_one_and_evidence_points_into_text(tiny_bundle: Path, text: str) -> None:
     model = _cached(tiny_bundle)
     (p,) = model.classify([text])
