@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from vocml.data import MAX_YEAR, MIN_YEAR, text_problem
 
@@ -28,6 +28,14 @@ def _clean(value: str) -> str:
 
 
 CleanStr = Annotated[str, AfterValidator(_clean)]  # free text a store and the model can take
+
+
+def _utc_iso(value: datetime) -> str:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+# The database keeps naive UTC; the API says so with an explicit offset (RFC 3339 date-time).
+UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
 
 Label = Literal["pitch_first", "needs_first", "no_signal"]
 Source = Literal["call_note", "customer_comment"]
@@ -106,8 +114,8 @@ class BatchOut(BaseModel):
     rows_stored: int
     rows_rejected: int
     rows_duplicate: int
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
     error: str | None
     errors: list[BatchErrorOut]
     errors_total: int
@@ -167,7 +175,7 @@ class TeamsOut(BaseModel):
 class ReviewOut(BaseModel):
     label: Label
     reviewed_by: str
-    reviewed_at: datetime
+    reviewed_at: UtcDatetime
 
 
 class RecordOut(BaseModel):
@@ -176,7 +184,7 @@ class RecordOut(BaseModel):
     team: str
     source: str | None
     rep: str | None
-    created_at: datetime
+    created_at: UtcDatetime
     text: str
     label: str = Field(description="the reviewed label if there is one, else the model's")
     prediction: RecordPredictionOut
@@ -219,8 +227,8 @@ class TokenOut(BaseModel):
     name: str
     role: Role
     teams: list[str] | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None
 
 
 class TokenCreatedOut(TokenOut):

@@ -232,6 +232,29 @@ def _validate_row(
     )
 
 
+_PACKED = [
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+]
+
+
+def packed_format(head: bytes) -> str | None:
+    """What a file starting with ``head`` is when it is an archive, a compressed or a binary file
+    (said in words for the error), else ``None``."""
+    for magic, what in _PACKED:
+        if head.startswith(magic):
+            return what
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "a binary file"
+    return None
+
+
 def detect_format(name: str | None, head: bytes) -> str:
     """Return ``"jsonl"`` or ``"csv"`` from a file name, else from its first bytes."""
     if name:
@@ -428,6 +451,11 @@ def iter_rows(
             yield from iter_rows(fh, fmt=fmt, name=path.name, **opts)
         return
     stream: IO[bytes] = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[arg-type,type-var]
+    packed = packed_format(stream.peek(512)[:512])  # type: ignore[attr-defined]
+    if packed is not None:
+        raise DataError(
+            f"the file is {packed}, not CSV or JSONL text; unpack it and send the CSV or JSONL inside", line=1, field="file"
+        )
     if fmt is None:
         fmt = detect_format(name, stream.peek(64)[:64])  # type: ignore[attr-defined]
     if fmt not in ("jsonl", "csv"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from service.deps import EngineDep, ViewerDep
+from service.deps import AdminDep, EngineDep
+from service.errors import ForbiddenError
 from service.metrics import MetricsShare
 
 router = APIRouter(tags=["operations"])
@@ -26,8 +27,13 @@ def healthz(request: Request, engine: EngineDep) -> dict[str, object]:
     "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(request: Request, _principal: ViewerDep) -> PlainTextResponse:
+def metrics(request: Request, principal: AdminDep) -> PlainTextResponse:
     """Requests by route and status, latency histogram, texts classified, batch rows stored and rejected,
-    summed over the server's worker processes (each publishes its counts every few seconds)."""
+    summed over the server's worker processes (each publishes its counts every few seconds).
+
+    The counts cover every team, so only an admin token for all teams may read them.
+    """
+    if principal.teams is not None:
+        raise ForbiddenError("metrics count every team's rows; read them with an admin token for all teams")
     share: MetricsShare = request.app.state.metrics_share
     return PlainTextResponse(share.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

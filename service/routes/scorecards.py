@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service import scorecards
 from service.deps import EngineDep, UploaderDep, ViewerDep
-from service.schemas import FIRST_DAY, LAST_DAY, CleanStr
+from service.schemas import FIRST_DAY, LAST_DAY, CleanStr, UtcDatetime
 from vocml.scorecard import rubric
 
 router = APIRouter(tags=["scorecards"])
@@ -46,7 +46,7 @@ class ScorecardOut(BaseModel):
     do_more: list[str] = Field(description="habits scored below 4: where to do more")
     note: str | None
     created_by: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ScorecardsOut(BaseModel):

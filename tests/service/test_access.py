@@ -35,7 +35,7 @@ def seed(client: Any, tokens: Any, helpers: Any) -> dict[str, int]:
 def routes(ids: dict[str, int], batch_id: str = "nope") -> list[tuple[str, str, str, dict[str, Any]]]:
     """(method, path, minimum role, request kwargs) for every route that needs a token."""
     return [
-        ("GET", "/metrics", "viewer", {}),
+        ("GET", "/metrics", "admin", {}),
         ("GET", "/v1/me", "viewer", {}),
         ("GET", "/v1/teams", "viewer", {}),
         ("GET", "/v1/trends?team=EMEA", "viewer", {}),
@@ -121,7 +121,7 @@ def test_team_limited_tokens_never_see_other_teams(
     assert get(f"/v1/records?q={MARKER}").json()["items"] == []
     assert get("/v1/export.csv").text.count("\n") == 3  # header + 2 EMEA rows
     assert get("/v1/trends?team=EMEA").status_code == 200
-    get("/metrics")
+    helpers.assert_problem(get("/metrics"), 403)  # counts cover every team (issue 11, item 9)
     get("/v1/me")
     for path in (f"/v1/trends?team={SECRET_TEAM}", f"/v1/records?team={SECRET_TEAM}", f"/v1/export.csv?team={SECRET_TEAM}"):
         helpers.assert_problem(get(path), 403)

@@ -53,7 +53,7 @@ def test_classify_stores_nothing(client: Any, tokens: Any) -> None:
 
 def test_classify_counts_texts_in_metrics(client: Any, tokens: Any) -> None:
     client.post("/v1/classify", json={"items": [{"text": "a"}, {"text": "b"}]}, headers=tokens["uploader"])
-    text = client.get("/metrics", headers=tokens["viewer"]).text
+    text = client.get("/metrics", headers=tokens["admin"]).text
     assert "vocml_texts_classified_total 2" in text
 
 

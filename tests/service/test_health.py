@@ -22,7 +22,7 @@ def test_metrics_prometheus_text(client: Any, tokens: Any, helpers: Any) -> None
     client.get("/v1/records/", headers=tokens["viewer"])
     content = "text,team\nwe asked,EMEA\n,EMEA\n"
     helpers.wait_batch(client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"])
-    r = client.get("/metrics", headers=tokens["viewer"])
+    r = client.get("/metrics", headers=tokens["admin"])
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = r.text
@@ -104,5 +104,5 @@ def test_two_apps_on_one_directory_report_together(
     for _ in range(4):
         first.get("/v1/teams", headers=tokens["viewer"])
     first.app.state.metrics_share.publish()  # what its background task does every 2 s
-    text = second.get("/metrics", headers=tokens["viewer"]).text
+    text = second.get("/metrics", headers=tokens["admin"]).text
     assert 'vocml_http_requests_total{method="GET",route="/v1/teams",status="200"} 4' in text
