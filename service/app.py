@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import problems
 from service.auth import TokenCache, count_tokens
 from service.batches import BatchWorker
-from service.db import make_engine, migrate
+from service.db import file_identity, make_engine, migrate, sqlite_file
 from service.metrics import Metrics, MetricsShare
 from service.routes import ROUTERS, dashboard
 from service.routes.classify import MAX_BODY_BYTES
@@ -97,11 +97,12 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
 
         engine = make_engine(settings.database_url)
         migrate(engine)
+        app.state.db_identity = file_identity(sqlite_file(settings.database_url))
         model = classifier if classifier is not None else load_model(settings.model_dir)
         model.classify(["warm-up"])  # spaCy and numpy initialise here, not in the first request
         app.state.engine = engine
         app.state.classifier = model
-        app.state.error_model = ErrorModel.from_card_metrics(model.card.metrics if model.card else None)
+        app.state.error_model = ErrorModel.from_card(model.card)
         with engine.connect() as conn:
             if count_tokens(conn) == 0:
                 log.warning("no API tokens yet; create one with `vocml token create --role admin`")
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app = FastAPI(
         title="vocml",
         summary="Needs-first or pitch-first: classify texts, upload batches, read per-team trends.",
-        version="0.1.0",
+        version="0.2.0",
         lifespan=lifespan,
     )
     app.state.settings = settings

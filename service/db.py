@@ -174,6 +174,44 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (``None`` for other databases and in-memory ones)."""
+    parsed = sa.make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def file_identity(path: Path | None) -> tuple[int, int] | None:
+    """``(device, inode)`` of a database file, to notice it being deleted or replaced under the server."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def write_problem(engine: Engine, url: str, identity: tuple[int, int] | None) -> str | None:
+    """Why the database cannot take writes now (``None`` if it can).
+
+    Runs a write statement that matches no row in a transaction that is rolled back: a read-only
+    database refuses it all the same. A SQLite file must still be the one the server opened.
+    """
+    path = sqlite_file(url)
+    if path is not None and file_identity(path) != identity:
+        return f"the database file {path} was deleted or replaced while the server ran; restore it and restart"
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(tokens.update().where(sa.false()).values(name=tokens.c.name))
+            tx.rollback()
+    except sa.exc.DBAPIError as e:
+        return f"the database refuses writes ({str(e.orig).splitlines()[0][:200]}); check its permissions and disk"
+    return None
+
+
 def dialect_insert(conn: Connection) -> Any:
     """The ``insert`` with ``ON CONFLICT`` support of the connection's database."""
     if conn.dialect.name == "postgresql":

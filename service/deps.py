@@ -10,9 +10,9 @@ Authentication accepts ``Authorization: Bearer <token>`` or the ``vocml_session`
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine

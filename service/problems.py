@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -180,6 +181,15 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return respond(request, body, dict(exc.headers) if exc.headers else None)
 
 
+async def database_error_handler(request: Request, exc: Exception) -> Response:
+    """The database is unreachable, read-only or out of space: a 503 that says so, not a bare 500."""
+    assert isinstance(exc, sa_exc.OperationalError)  # noqa: S101 - registered for it only
+    reason = str(exc.orig).splitlines()[0][:200] if exc.orig is not None else type(exc).__name__
+    log.error("database error", extra={"event": "database_error", "path": request.url.path, "error": reason})
+    detail = f"the database cannot do this now ({reason}); nothing was changed. Check the database and retry"
+    return respond(request, problem(503, "Database unavailable", detail, code="database_unavailable"))
+
+
 async def unexpected_handler(request: Request, exc: Exception) -> Response:
     """Anything else: a 500 problem without internals; the traceback goes to the log."""
     log.exception("unhandled error", extra={"event": "error", "path": request.url.path})
@@ -218,4 +228,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(VocmlError, vocml_error_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(sa_exc.OperationalError, database_error_handler)
     app.add_exception_handler(Exception, unexpected_handler)

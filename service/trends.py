@@ -84,9 +84,13 @@ def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str
     return out
 
 
+HELD_OUT_SET = "real/test.jsonl"  # the card's evaluation whose confusion matrix the adjusted trends invert
+
+
 @dataclass(frozen=True)
 class ErrorModel:
-    """The model's cross-validated confusion matrix as ``P(predicted | true)``, rows and columns in ``LABELS`` order.
+    """The model's confusion matrix on held-out real text as ``P(predicted | true)``, rows and columns in
+    ``LABELS`` order.
 
     Attributes:
         counts: the confusion counts (rows true, columns predicted).
@@ -95,6 +99,15 @@ class ErrorModel:
 
     counts: np.ndarray
     rates: np.ndarray
+
+    @classmethod
+    def from_card(cls, card: Any) -> ErrorModel | None:
+        """The error model of a model card: the confusion matrix of its locked real test set
+        (``evaluations["real/test.jsonl"]``), else of its ``metrics`` (older cards: cross-validation)."""
+        if card is None:
+            return None
+        held_out = (getattr(card, "evaluations", None) or {}).get(HELD_OUT_SET)
+        return cls.from_card_metrics(held_out if held_out and held_out.get("confusion") else card.metrics)
 
     @classmethod
     def from_card_metrics(cls, metrics: dict[str, Any] | None) -> ErrorModel | None:

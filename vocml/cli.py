@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vocml.errors import VocmlError
+from vocml.errors import DataError, VocmlError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_GOLD = DATA_DIR / "gold.jsonl"
+DEFAULT_CONFIG = DATA_DIR / "train.toml"  # the shipped model's recipe: training files, weights, calibration
 
 
 def _parse_override(items: list[str]) -> dict[str, Any]:
@@ -31,13 +32,21 @@ def _parse_override(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from vocml.train import load_config, train
+    from vocml.train import load_config, load_data_config, train
 
-    params = {**load_config(args.config), **_parse_override(args.set or [])}
-    data = args.data or [DEFAULT_GOLD]
+    config = args.config if args.config is not None else (DEFAULT_CONFIG if not args.data else None)
+    params = {**load_config(config), **_parse_override(args.set or [])}
+    files, calibrate = load_data_config(config) if config is not None else ([], None)
+    if args.data:  # files on the command line replace the config's, each at weight 1
+        files = [(path, 1.0) for path in args.data]
+    if args.calibrate is not None:
+        calibrate = args.calibrate
+    files += [(path, 1.0) for path in args.extra or []]
+    if not files:
+        raise DataError(f"no training files: pass some, or a --config with a [data] table like {DEFAULT_CONFIG}")
     out = args.out or Path("models") / args.version
     _, card = train(
-        [*data, *(args.extra or [])],
+        [path for path, _ in files],
         out,
         version=args.version,
         params=params,
@@ -45,12 +54,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         silver=args.silver or [],
         silver_weight=args.silver_weight,
         folds=args.folds,
+        weights=[weight for _, weight in files],
+        calibrate=calibrate,
     )
     m = card.metrics
     print(f"model {card.version} written to {out}")
-    if m:
-        print(f"cross-validated macro-F1 {m['macro_f1']:.3f}, ECE {m.get('ece', 0):.3f} over {m['n']} gold rows")
+    if "macro_f1" in m:
+        print(f"cross-validated macro-F1 {m['macro_f1']:.3f}, ECE {m.get('ece', 0):.3f} over {m['n']} training rows")
+    if "calibration" in m:
+        c = m["calibration"]
+        print(f"calibrated on {c['path']} ({c['n']} rows): log-loss {c['log_loss_before']:.3f} -> {c['log_loss_after']:.3f}")
     return 0
+
+
+def read_domains(path: str | Path) -> list[str | None] | None:
+    """The ``domain`` of each row of a JSONL file (not part of the data contract), or ``None`` if none has one."""
+    if Path(path).suffix.lower() not in (".jsonl", ".ndjson"):
+        return None
+    with open(path, encoding="utf-8-sig") as fh:
+        domains = [json.loads(line).get("domain") for line in fh if line.strip()]
+    return domains if any(domains) else None
+
+
+def evaluation_key(path: str | Path) -> str:
+    """How a card names an evaluation set: its last two path parts (``real/test.jsonl``, ``data/dev.jsonl``)."""
+    return "/".join(Path(path).parts[-2:])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -61,16 +89,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else default_model_dir()
     model = load_model(model_dir)
     records = read_records(args.data, require_label=True)
-    result = evaluate(model, records)
+    result = evaluate(model, records, domains=read_domains(args.data))
     result["data"] = str(args.data)
     print(f"model {model.version} on {args.data} ({result['n']} rows)")
     print(f"  macro-F1  {result['macro_f1']:.3f}   accuracy {result['accuracy']:.3f}   ECE {result['ece']:.3f}")
+    if result.get("direction") is not None:
+        print(f"  direction (pitch vs needs ranked right) {result['direction']:.3f}")
     for lab, s in result["per_label"].items():
         print(f"  {lab:<12} P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  (n={s['support']})")
     for src, s in result["per_source"].items():
         print(f"  source {src:<17} macro-F1 {s['macro_f1']:.3f} (n={s['n']})")
     if "hard" in result:
         print(f"  hard cases        macro-F1 {result['hard']['macro_f1']:.3f} (n={result['hard']['n']})")
+    for dom, s in result.get("per_domain", {}).items():
+        print(f"  domain {dom:<26} macro-F1 {s['macro_f1']:.3f} (n={s['n']}, {s['signal']} with a signal)")
     labels = result["confusion"]["labels"]
     print("  confusion (rows true, columns predicted): " + " ".join(labels))
     for lab, row in zip(labels, result["confusion"]["matrix"], strict=True):
@@ -80,9 +112,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"written to {out}")
     if args.record:
         card = read_card(model_dir)
-        card.evaluations[Path(args.data).name] = {
+        card.evaluations[evaluation_key(args.data)] = {
             k: result[k]
-            for k in ("n", "macro_f1", "accuracy", "ece", "per_label", "per_source", "hard", "confusion")
+            for k in (
+                "n", "macro_f1", "accuracy", "ece", "direction", "per_label", "per_source", "per_domain", "hard",
+                "confusion", "reliability",
+            )
             if k in result
         }
         write_card(card, model_dir)
@@ -166,16 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
         "data",
         nargs="*",
         type=Path,
-        help=f"gold JSONL/CSV files (default: {DEFAULT_GOLD.relative_to(DATA_DIR.parent)})",
+        help=f"labelled JSONL/CSV files, weight 1 each (default: the [data] table of "
+        f"{DEFAULT_CONFIG.relative_to(DATA_DIR.parent)})",
     )
+    p.add_argument("--calibrate", type=Path, help="labelled file never trained on, to calibrate the probabilities on")
     p.add_argument("--extra", nargs="*", type=Path, help="more gold files, e.g. reviewed labels from the service")
     p.add_argument("--silver", nargs="*", type=Path, help="silver files from `vocml label`, weighted by confidence")
     p.add_argument("--silver-weight", type=float, default=0.5, help="weight of a silver row per unit of confidence")
     p.add_argument("--out", type=Path, help="output directory (default: models/<version>)")
     p.add_argument("--version", default=_default_version(), help="model version recorded in the card")
     p.add_argument("--seed", type=int, default=0, help="cross-validation seed")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (0 to skip)")
-    p.add_argument("--config", type=Path, help="TOML file with a [pipeline] table of parameters")
+    p.add_argument("--folds", type=int, default=0, help="cross-validation folds over the training rows (default 0: none; held-out figures come from `vocml evaluate`)")
+    p.add_argument("--config", type=Path, help="TOML file with [pipeline] parameters and [data] files (default: data/train.toml)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a pipeline parameter")
     p.set_defaults(func=cmd_train)
 

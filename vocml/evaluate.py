@@ -79,11 +79,30 @@ def score(
         y_idx = [index[y] for y in y_true]
         out["ece"] = round(expected_calibration_error(proba, y_idx), 4)
         out["reliability"] = reliability(proba, y_idx)
+        if {"pitch_first", "needs_first"} <= set(labels):
+            out["direction"] = direction(y_true, proba, labels=labels)
     return out
 
 
-def evaluate(classifier: Classifier, records: Sequence[Record]) -> dict[str, Any]:
-    """Score ``classifier`` on labelled records: overall, per source and on the hard cases.
+def direction(y_true: Sequence[str], proba: np.ndarray, *, labels: Sequence[str] = LABELS) -> float | None:
+    """Of the texts that are truly pitch_first or needs_first, the share where the model scores the right
+    one of the two above the other (what decides whether a trend points the right way); ``None`` without such texts."""
+    pitch, needs = list(labels).index("pitch_first"), list(labels).index("needs_first")
+    right = [
+        (proba[i, pitch] > proba[i, needs]) if y == "pitch_first" else (proba[i, needs] > proba[i, pitch])
+        for i, y in enumerate(y_true)
+        if y in ("pitch_first", "needs_first")
+    ]
+    return round(float(np.mean(right)), 4) if right else None
+
+
+def evaluate(
+    classifier: Classifier, records: Sequence[Record], *, domains: Sequence[str | None] | None = None
+) -> dict[str, Any]:
+    """Score ``classifier`` on labelled records: overall, per source, per domain and on the hard cases.
+
+    Args:
+        domains: each record's domain (e.g. the ``domain`` field of data/real), for a per-domain table.
 
     Raises:
         ValueError: if a record has no label.
@@ -103,6 +122,13 @@ def evaluate(classifier: Classifier, records: Sequence[Record]) -> dict[str, Any
         idx = [i for i, r in enumerate(records) if r.source == source]
         sub = score([y_true[i] for i in idx], [y_pred[i] for i in idx], proba[idx])
         result["per_source"][source] = {k: sub[k] for k in ("n", "macro_f1", "accuracy", "per_label", "ece")}
+    if domains is not None:
+        result["per_domain"] = {}
+        for domain in sorted({d for d in domains if d}):
+            idx = [i for i, d in enumerate(domains) if d == domain]
+            sub = score([y_true[i] for i in idx], [y_pred[i] for i in idx], proba[idx])
+            result["per_domain"][domain] = {k: sub.get(k) for k in ("n", "macro_f1", "accuracy", "ece", "direction")}
+            result["per_domain"][domain]["signal"] = sum(y_true[i] != "no_signal" for i in idx)
     hard = [i for i, r in enumerate(records) if r.hard]
     if hard:
         sub = score([y_true[i] for i in hard], [y_pred[i] for i in hard], proba[hard])

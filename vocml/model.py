@@ -205,6 +205,7 @@ class Classifier:
         push = coef - coef.mean(axis=0, keepdims=True)
         word_lo = offsets["word"]
         self._word_push = np.ascontiguousarray(push[:, word_lo : word_lo + len(vocabulary)])
+        self._word_push[:, filler_columns(vocabulary)] = 0.0  # "and", "is", "my": never shown as evidence
         self._cue_names = cue_names
         # label index -> cue name -> how much that cue pushes toward the label
         self._cue_push: list[dict[str, float]] = [
@@ -353,6 +354,16 @@ class Classifier:
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
         keep = rank < MAX_EVIDENCE * 2
         return rows[keep], cols[keep], weights[keep]
+
+
+def filler_columns(vocabulary: dict[str, int]) -> np.ndarray:
+    """Columns of the word n-grams made only of stop words (spaCy's English list): they carry weight in
+    the model but mean nothing to a reader, so they are never evidence."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return np.fromiter(
+        (col for term, col in vocabulary.items() if all(tok in STOP_WORDS for tok in term.split(" "))), dtype=np.int64
+    )
 
 
 def _width(transformer: Any) -> int:

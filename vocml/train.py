@@ -63,20 +63,47 @@ def read_silver(path: str | os.PathLike[str], *, min_confidence: float = 0.0) ->
     return records, confidences, below
 
 
-def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """Pipeline parameters from a TOML file's ``[pipeline]`` table (empty when ``path`` is None)."""
-    if path is None:
-        return {}
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot read config {path}: {e}") from e
-    unknown = set(raw) - {"pipeline"}
+    unknown = set(raw) - {"pipeline", "data"}
     if unknown:
-        raise ConfigError(f"unknown table(s) {', '.join(sorted(unknown))} in {path}; only [pipeline] is read")
-    params = dict(raw.get("pipeline", {}))
+        raise ConfigError(f"unknown table(s) {', '.join(sorted(unknown))} in {path}; only [pipeline] and [data] are read")
+    return raw
+
+
+def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Pipeline parameters from a TOML file's ``[pipeline]`` table (empty when ``path`` is None)."""
+    if path is None:
+        return {}
+    params = dict(_read_toml(path).get("pipeline", {}))
     return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def load_data_config(path: str | os.PathLike[str]) -> tuple[list[tuple[Path, float]], Path | None]:
+    """The ``[data]`` table of a config: training files with their weights, and the calibration file.
+
+    Paths are relative to the config file. ``train = [{path = "real/train.jsonl", weight = 1.0}, ...]``,
+    ``calibrate = "real/dev.jsonl"``.
+    """
+    table = _read_toml(path).get("data", {})
+    base = Path(path).resolve().parent
+    unknown = set(table) - {"train", "calibrate"}
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(sorted(unknown))} in [data] of {path}; use train and calibrate")
+    files = []
+    for entry in table.get("train", []):
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise ConfigError(f"[data] train entries in {path} need a path, e.g. {{path = \"gold.jsonl\", weight = 1.0}}")
+        weight = float(entry.get("weight", 1.0))
+        if not weight > 0:
+            raise ConfigError(f"[data] weight of {entry['path']} in {path} must be above 0")
+        files.append((base / entry["path"], weight))
+    calibrate = table.get("calibrate")
+    return files, (base / calibrate if calibrate else None)
 
 
 def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
@@ -96,11 +123,16 @@ def cross_validate(
     silver: Sequence[Record] = (),
     silver_conf: Sequence[float] = (),
     silver_weight: float = DEFAULT_SILVER_WEIGHT,
+    weights: Sequence[float] | None = None,
     n_jobs: int = 2,
 ) -> dict[str, Any]:
-    """Stratified k-fold metrics on the gold rows (silver rows only ever join the training folds)."""
+    """Stratified k-fold metrics on the gold rows (silver rows only ever join the training folds).
+
+    ``weights``: each gold row's training weight (1 by default); every row is scored alike.
+    """
     texts = [r.text for r in gold]
     y = np.array([r.label for r in gold])
+    row_w = np.ones(len(gold)) if weights is None else np.asarray(weights, dtype=np.float64)
     s_texts = [r.text for r in silver]
     s_y = [str(r.label) for r in silver]
     s_w = np.asarray(silver_conf, dtype=np.float64) * silver_weight
@@ -110,7 +142,7 @@ def cross_validate(
     for train_idx, test_idx in splits:
         X_tr = [texts[i] for i in train_idx] + s_texts
         y_tr = [str(y[i]) for i in train_idx] + s_y
-        w_tr = np.concatenate([np.ones(len(train_idx)), s_w])
+        w_tr = np.concatenate([row_w[train_idx], s_w])
         jobs.append(delayed(_fit_predict)(params, X_tr, y_tr, w_tr, [texts[i] for i in test_idx]))
     results = Parallel(n_jobs=n_jobs)(jobs)
     proba = np.zeros((len(texts), len(LABELS)))
@@ -139,6 +171,8 @@ def train(
     folds: int = 5,
     threshold: float = DEFAULT_THRESHOLD,
     n_jobs: int = 2,
+    weights: Sequence[float] | None = None,
+    calibrate: str | os.PathLike[str] | None = None,
 ) -> tuple[Classifier, ModelCard]:
     """Train on gold files (plus weighted silver files), cross-validate, and save a bundle.
 
@@ -152,6 +186,10 @@ def train(
         silver: files written by ``vocml label``; each row weighs ``silver_weight * label_confidence``.
         min_silver_confidence: silver rows below this confidence are left out (and counted in the card).
         folds: cross-validation folds (0 or 1 skips cross-validation).
+        weights: one training weight per file of ``data`` (1 each by default), e.g. to let real texts
+            count more than texts written for the project.
+        calibrate: a labelled file never trained on (real-dev); the probabilities' temperature is
+            fitted on it (:func:`recalibrate`), so confidence means the same on that kind of text.
 
     Returns:
         The fitted classifier and its card.
@@ -159,11 +197,18 @@ def train(
     merged = {**DEFAULT_PARAMS, **(params or {})}
     build_pipeline(merged)  # validates the parameter names before any work
     gold: list[Record] = []
+    row_weights: list[float] = []
     data_info = []
-    for path in data:
+    if weights is not None and len(weights) != len(data):
+        raise ConfigError(f"got {len(weights)} weights for {len(data)} training files; give one per file")
+    for i, path in enumerate(data):
         rows = read_records(path, require_label=True)
+        weight = 1.0 if weights is None else float(weights[i])
         gold.extend(rows)
-        data_info.append({"path": _display(path), "sha256": sha256_file(path), "rows": len(rows), "kind": "gold"})
+        row_weights += [weight] * len(rows)
+        data_info.append(
+            {"path": _display(path), "sha256": sha256_file(path), "rows": len(rows), "kind": "gold", "weight": weight}
+        )
     if not gold:
         raise DataError("no training rows; pass at least one labelled file")
     present = {str(r.label) for r in gold}
@@ -196,13 +241,21 @@ def train(
             silver=s_records,
             silver_conf=s_conf,
             silver_weight=silver_weight,
+            weights=row_weights,
             n_jobs=n_jobs,
         )
     texts = [r.text for r in gold] + [r.text for r in s_records]
     labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records]
-    weights = np.concatenate([np.ones(len(gold)), np.asarray(s_conf) * silver_weight])
+    fit_weights = np.concatenate([np.asarray(row_weights), np.asarray(s_conf) * silver_weight])
     pipeline = build_pipeline(merged)
-    pipeline.fit(texts, labels, clf__sample_weight=weights)
+    pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
+    calibration: dict[str, Any] = {}
+    if calibrate is not None:
+        held_out = read_records(calibrate, require_label=True)
+        calibration = recalibrate(pipeline, held_out)
+        calibration["path"] = _display(calibrate)
+        calibration["sha256"] = sha256_file(calibrate)
+        metrics["calibration"] = calibration
     L, names = vote_matrix([r.text for r in gold])
     index = {lab: i for i, lab in enumerate(LABELS)}
     report = cue_report(L, names, np.array([index[str(r.label)] for r in gold]))
@@ -224,6 +277,44 @@ def train(
     if out_dir is not None:
         card = save_bundle(pipeline, card, out_dir)
     return Classifier(pipeline, card, threshold=threshold), card
+
+
+def recalibrate(pipeline: Any, records: Sequence[Record]) -> dict[str, Any]:
+    """Fit the fitted pipeline's temperature on held-out ``records``, in place.
+
+    The calibrated model computes ``softmax(beta * z)`` from the linear model's scores ``z``; ``beta``
+    minimises the log-loss on ``records`` and is written into the pipeline as the calibrator's ``beta_``,
+    so every prediction path gives the same numbers. Only the temperature moves: the predicted labels
+    stay those of the class-balanced fit (offsets toward the held-out label priors would turn most
+    pitch-first and needs-first texts into no_signal). Returns what was fitted and the log-loss before
+    and after.
+    """
+    from scipy.optimize import minimize_scalar
+
+    clf = pipeline.named_steps["clf"]
+    if len(clf.calibrated_classifiers_) != 1 or clf.calibrated_classifiers_[0].method != "temperature":
+        raise ConfigError("recalibration needs the shipped configuration (one temperature-calibrated linear model)")
+    inner = clf.calibrated_classifiers_[0]
+    features = pipeline.named_steps["features"].transform([r.text for r in records])
+    z = np.asarray(inner.estimator.decision_function(features), dtype=np.float64)
+    index = {str(c): i for i, c in enumerate(clf.classes_)}
+    y = np.array([index[str(r.label)] for r in records])
+
+    def loss(beta: float) -> float:
+        logits = beta * z
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    before = loss(float(inner.calibrators[0].beta_))
+    result = minimize_scalar(loss, bounds=(1e-3, 100.0), method="bounded", options={"xatol": 1e-6})
+    inner.calibrators[0].beta_ = float(result.x)
+    return {
+        "n": len(records),
+        "temperature_beta": round(float(result.x), 6),
+        "log_loss_before": round(before, 4),
+        "log_loss_after": round(float(result.fun), 4),
+    }
 
 
 def _display(path: str | os.PathLike[str]) -> str:

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 
 from service.batches import create_batch, get_batch
 from service.db import batches as batches_table
+from service.db import write_problem
 from service.deps import EngineDep, SettingsDep, UploaderDep
+from service.errors import ServiceUnavailableError
 from service.schemas import BatchCreatedOut, BatchOut, Offset
 from service.uploads import spool_upload
 
@@ -45,6 +47,9 @@ async def upload_batch(
     """
     from starlette.concurrency import run_in_threadpool
 
+    problem = await run_in_threadpool(write_problem, engine, settings.database_url, request.app.state.db_identity)
+    if problem is not None:  # refuse before reading the file: nothing could be stored
+        raise ServiceUnavailableError(problem)
     upload = await spool_upload(request, settings.spool_dir, settings.max_upload_bytes)
     batch, created = await run_in_threadpool(create_batch, engine, settings, upload, principal)
     if created:

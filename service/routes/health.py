@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from service.db import write_problem
 from service.deps import AdminDep, EngineDep
-from service.errors import ForbiddenError
+from service.errors import ForbiddenError, ServiceUnavailableError
 from service.metrics import MetricsShare
 
 router = APIRouter(tags=["operations"])
@@ -14,11 +15,12 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", summary="Liveness and readiness: the model and the database")
 def healthz(request: Request, engine: EngineDep) -> dict[str, object]:
-    """``{"status": "ok", "model": version}`` once the model is loaded and the database answers."""
-    import sqlalchemy as sa
-
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    """``{"status": "ok", "model": version}`` once the model is loaded and the database takes writes;
+    a 503 problem saying what is wrong otherwise (a read-only, deleted or unreachable database)."""
+    settings = request.app.state.settings
+    problem = write_problem(engine, settings.database_url, request.app.state.db_identity)
+    if problem is not None:
+        raise ServiceUnavailableError(problem)
     classifier = getattr(request.app.state, "classifier", None)
     return {"status": "ok", "model": classifier.version if classifier is not None else None}
 

@@ -188,7 +188,7 @@ def test_drill_down_and_correct_a_label(seeded: Server, new_page, shot) -> None:
 
     before = september_counts()
     shot(page, "team-before")
-    page.get_by_role("link", name="2026-09-01").first.click()  # the period's records
+    page.locator("table.trend").first.get_by_role("link", name="2026-09-01").click()  # the period's records
     page.wait_for_selector("li.record")
     assert page.locator("li.record mark").count() > 0
     assert page.locator("li.record").first.get_by_text("Cues:").is_visible()

@@ -127,7 +127,7 @@ def test_train_with_silver_and_evaluate(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["evaluate", "--data", str(gold), "--model", str(out), "--out", str(report), "--record"]) == 0
     result = json.loads(report.read_text())
     assert {"macro_f1", "per_label", "per_source", "confusion", "ece"} <= set(result)
-    assert "tiny.jsonl" in json.loads((out / "card.json").read_text())["evaluations"]
+    assert "data/tiny.jsonl" in json.loads((out / "card.json").read_text())["evaluations"]
     assert "macro-F1" in capsys.readouterr().out
 
 
