@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
         summary="Needs-first or pitch-first: classify texts, upload batches, read per-team trends.",
         version="0.2.0",
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.metrics = metrics

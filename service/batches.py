@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -187,11 +188,14 @@ class BatchWorker:
         self._wake.set()
 
     def recover(self) -> None:
-        """Mark queued or running batches whose spool file is missing as failed (stored rows stay)."""
+        """Mark queued or running batches whose spool file is missing as failed (stored rows stay), and
+        delete spool files no active batch needs (half-received uploads, files of ended batches)."""
         with self.engine.begin() as conn:
             active = conn.execute(
                 sa.select(batches.c.id, batches.c.fmt).where(batches.c.status.in_(ACTIVE))
             ).all()
+            needed = {spool_path(self.settings, row.id, row.fmt).name for row in active}
+            self._remove_stale_spool(needed)
             for row in active:
                 if not spool_path(self.settings, row.id, row.fmt).exists():
                     conn.execute(
@@ -203,6 +207,14 @@ class BatchWorker:
                         )
                     )
                     log.warning("batch failed on recovery", extra={"event": "batch_failed", "batch": row.id})
+
+    def _remove_stale_spool(self, needed: set[str]) -> None:
+        stale_before = time.time() - self.settings.batch_stale_seconds
+        for path in self.settings.spool_dir.glob("*") if self.settings.spool_dir.is_dir() else []:
+            # an upload still arriving in another process is young: leave it
+            if path.name not in needed and path.is_file() and path.stat().st_mtime < stale_before:
+                path.unlink(missing_ok=True)
+                log.info("stale spool file removed", extra={"event": "spool_removed", "file": path.name})
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -293,7 +305,6 @@ class BatchWorker:
             if helper is not None:
                 helper.shutdown(wait=False, cancel_futures=True)
         self._finish(batch_id, "done", None)
-        path.unlink(missing_ok=True)
 
     def _helper_for(self, path: Path) -> ProcessPoolExecutor | None:
         """A one-process pool that loads the bundle, for a file big enough to repay its start-up."""
@@ -393,11 +404,14 @@ class BatchWorker:
 
     def _finish(self, batch_id: str, status: str, error: str | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
+            row = conn.execute(
                 batches.update()
                 .where(batches.c.id == batch_id, batches.c.status.in_(ACTIVE))
                 .values(status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow())
-            )
+                .returning(batches.c.fmt)
+            ).first()
+        if row is not None:  # an ended batch never reads its file again
+            spool_path(self.settings, batch_id, row.fmt).unlink(missing_ok=True)
         log.info("batch finished", extra={"event": f"batch_{status}", "batch": batch_id})
 
 

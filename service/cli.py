@@ -95,7 +95,12 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from service.auth import count_tokens, create_token
+    from service.settings import get_settings
+    from vocml.bundle import load_model
 
+    # Load the model here first: a missing or tampered bundle stops the server with its message and a
+    # non-zero exit, instead of worker processes failing one by one under the supervisor.
+    load_model(get_settings().model_dir)
     engine = _engine()
     with engine.begin() as conn:
         first = create_token(conn, role="admin", name="first-admin") if count_tokens(conn) == 0 else None
@@ -106,7 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Dashboard (one-time sign-in link): {url}/#token={first.token}", file=sys.stderr)
     print(f"vocml serving on {url} (API docs: {url}/docs)", file=sys.stderr)
     from service.metrics import MetricsShare
-    from service.settings import get_settings, metrics_path
+    from service.settings import metrics_path
 
     MetricsShare.clear(metrics_path(get_settings()))  # this server's workers count from zero
     run_uvicorn("service.app:create_app", host=args.host, port=args.port, workers=args.workers, log_config=log_config())

@@ -68,6 +68,47 @@ FIXES = {
 }
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:vocml:problem:validation_error"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                    "fix": {"type": "string"},
+                    "line": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+# Every status a route can answer with besides its success, each an RFC 9457 problem (for the OpenAPI).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for status, description in (
+        (400, "The request could not be read"),
+        (401, "No valid token or session"),
+        (403, "The token's role or teams do not allow this, or a cross-site request with the session cookie"),
+        (404, "Not found, or not visible to this token"),
+        (405, "Method not allowed"),
+        (413, "The request body is over the limit"),
+        (415, "Wrong content type"),
+        (422, "Invalid request or data: each error names the field and the fix"),
+        (500, "Internal error"),
+        (503, "The model or the database is unavailable"),
+    )
+}
+
+
 def status_of(exc: VocmlError) -> tuple[int, str]:
     """The HTTP status and title for a library or service error."""
     for cls, status, title in STATUS:

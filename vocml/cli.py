@@ -116,7 +116,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             k: result[k]
             for k in (
                 "n", "macro_f1", "accuracy", "ece", "direction", "per_label", "per_source", "per_domain", "hard",
-                "confusion", "reliability",
+                "confusion", "reliability", "cue_precision",
             )
             if k in result
         }

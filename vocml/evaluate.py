@@ -133,5 +133,25 @@ def evaluate(
     if hard:
         sub = score([y_true[i] for i in hard], [y_pred[i] for i in hard], proba[hard])
         result["hard"] = {k: sub[k] for k in ("n", "macro_f1", "accuracy", "per_label")}
+    result["cue_precision"] = cue_precision(classifier, records)
     result["model"] = classifier.version
     return result
+
+
+def cue_precision(classifier: Classifier, records: Sequence[Record]) -> dict[str, dict[str, Any]]:
+    """For each cue the model uses: how often it fired on ``records`` and the share of those whose true
+    label is the label the cue stands for (a cue under 0.6 on real text is not trustworthy evidence)."""
+    from vocml.cues import CUES
+
+    fired: dict[str, list[bool]] = {}
+    for pred, rec in zip(classifier.classify(list(records)), records, strict=True):
+        for name in pred.cues:
+            fired.setdefault(name, []).append(rec.label == CUES[name].label)
+    return {
+        name: {
+            "label": CUES[name].label,
+            "fires": len(fired.get(name, [])),
+            "precision": round(float(np.mean(fired[name])), 4) if fired.get(name) else None,
+        }
+        for name in sorted(CUES)
+    }

@@ -34,8 +34,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "clf__cv": 5,
 }
 DEFAULT_THRESHOLD = 0.6
-MAX_EVIDENCE = 6
+MAX_EVIDENCE = 3
 MIN_EVIDENCE_WEIGHT = 0.05
+RELATIVE_EVIDENCE_WEIGHT = 0.3  # phrases weaker than this share of the strongest are not shown
 
 
 def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
@@ -384,7 +385,7 @@ def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evide
     if not candidates:
         return []
     candidates.sort()
-    ceiling = -max(MIN_EVIDENCE_WEIGHT, -candidates[0][0] * 0.1)
+    ceiling = -max(MIN_EVIDENCE_WEIGHT, -candidates[0][0] * RELATIVE_EVIDENCE_WEIGHT)
     chosen: list[tuple[float, int, int]] = []
     for w, s, e in candidates:
         if w > ceiling:

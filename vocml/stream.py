@@ -6,6 +6,8 @@ import gc
 import json
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,11 +35,20 @@ class StreamSummary:
 
 
 def init_worker(model_dir: str, threshold: float | None) -> None:
-    """Process-pool initializer: load the bundle once per process."""
+    """Process-pool initializer: load the bundle once per process, and end the process if its parent
+    dies (after a ``kill -9`` of the parent nothing else would end it)."""
     global _WORKER_MODEL
     from vocml.bundle import load_model
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="vocml-orphan-watch", daemon=True).start()
     _WORKER_MODEL = load_model(model_dir, threshold=threshold)
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """Poll until this process's parent is gone (it is re-parented), then exit at once."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
 
 
 def _worker_model() -> Classifier:

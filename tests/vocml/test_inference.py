@@ -9,10 +9,9 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.strategies import SAFE_CHARACTERS
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from tests.strategies import SAFE_CHARACTERS
 from vocml import inference
 from vocml.features import WORD_TOKEN_PATTERN, WordCharVectorizer, as_texts
 from vocml.inference import CompiledModel, LinearScores, NgramFeatures, locate_ngrams

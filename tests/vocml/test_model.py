@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import SAFE_CHARACTERS
-
 from vocml.bundle import load_model, read_card
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, ModelArtifactError
