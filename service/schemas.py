@@ -16,7 +16,6 @@ FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)  # the data c
 MAX_OFFSET = 1_000_000_000
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a record's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
-DayQ = Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="YYYY-MM-DD, 1900-01-01 to 2199-12-31")]
 
 
 
@@ -27,7 +26,21 @@ def _clean(value: str) -> str:
     return value
 
 
-CleanStr = Annotated[str, AfterValidator(_clean)]  # free text a store and the model can take
+# What text_problem refuses, said in the OpenAPI (JSON Schema cannot name lone surrogates: JSON text never has them)
+CLEAN_PATTERN = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f]*$"
+TEXT_PATTERN = "^(?=[\\s\\S]*\\S)[^\\x00-\\x08\\x0e-\\x1f\\x7f]*$"  # and at least one non-space character
+TEAM_PATTERN = "^(?=[\\s\\S]*\\S)[^,/\\x00-\\x08\\x0e-\\x1f\\x7f]*$"
+DAY_PATTERN = "^(19\\d\\d|2[01]\\d\\d)-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])$"  # the range the stores take
+DayQ = Annotated[
+    date | None,
+    Query(ge=FIRST_DAY, le=LAST_DAY, description="YYYY-MM-DD, 1900-01-01 to 2199-12-31", json_schema_extra={"pattern": DAY_PATTERN}),
+]
+CleanStr = Annotated[str, AfterValidator(_clean), Field(json_schema_extra={"pattern": CLEAN_PATTERN})]
+TeamName = Annotated[
+    str,
+    Field(min_length=1, max_length=200, json_schema_extra={"pattern": TEAM_PATTERN}),
+    AfterValidator(_clean),
+]
 
 
 def _utc_iso(value: datetime) -> str:
@@ -47,9 +60,12 @@ class ClassifyItemIn(BaseModel):
     """One text to classify."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="the text; empty or over the length limit is rejected, never truncated")
+    text: str = Field(
+        description="the text; empty or over the length limit is rejected, never truncated",
+        json_schema_extra={"pattern": TEXT_PATTERN, "maxLength": 20_000},
+    )
     source: Source | None = None
-    id: str | None = Field(default=None, max_length=200)
+    id: CleanStr | None = Field(default=None, max_length=200)
 
 
 class ClassifyIn(BaseModel):
@@ -216,7 +232,7 @@ class WhoAmIOut(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    teams: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+    teams: list[TeamName] | None = Field(
         default=None, description="team names (no commas or slashes); none for every team"
     )
     name: CleanStr | None = Field(default=None, max_length=200)

@@ -172,6 +172,8 @@ def score_card(scores: Mapping[str, Any]) -> ScorecardResult:
             errors.append({"field": f"scores.{key}", "message": f"missing; score every habit 0-{MAX_LEVEL}"})
             continue
         value = scores[key]
+        if isinstance(value, float) and value.is_integer():  # JSON's 3.0 is the whole number 3
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             errors.append({"field": f"scores.{key}", "message": f"must be a whole number 0-{MAX_LEVEL}, got {value!r}"})
         elif not 0 <= value <= MAX_LEVEL:

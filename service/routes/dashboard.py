@@ -22,6 +22,7 @@ from service.charts import ChartPoint, Series, line_chart
 from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
 from service.scorecards import list_scorecards
 from service.store import RecordFilter, page_records, record_out
+from service.trends import HELD_OUT_SET
 from vocml.data import LABELS
 from vocml.errors import ConfigError
 from vocml.scorecard import rubric
@@ -295,7 +296,10 @@ def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep
     card = classifier.card
     fields = ("version", "created", "threshold", "sklearn", "spacy", "vocml", "metrics", "evaluations")
     info = None if card is None else {k: getattr(card, k, None) for k in fields}
-    return render(request, "model.html", {"card": info, "metrics": (info or {}).get("metrics") or {}})
+    held_out = ((info or {}).get("evaluations") or {}).get(HELD_OUT_SET)
+    metrics = held_out or (info or {}).get("metrics") or {}
+    source = "on real texts it never saw (the locked real test set)" if held_out else "cross-validated"
+    return render(request, "model.html", {"card": info, "metrics": metrics, "metrics_source": source})
 
 
 @router.get("/scorecard", response_class=HTMLResponse)

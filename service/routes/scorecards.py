@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service import scorecards
 from service.deps import EngineDep, UploaderDep, ViewerDep
-from service.schemas import FIRST_DAY, LAST_DAY, CleanStr, UtcDatetime
-from vocml.scorecard import rubric
+from service.schemas import DAY_PATTERN, FIRST_DAY, LAST_DAY, CleanStr, UtcDatetime
+from vocml.scorecard import HABIT_KEYS, rubric
 
 router = APIRouter(tags=["scorecards"])
 
@@ -23,9 +23,17 @@ class ScorecardIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     period_start: date = Field(
-        ge=FIRST_DAY, le=LAST_DAY, description="first day of the period the scorecard is for, YYYY-MM-DD"
+        ge=FIRST_DAY, le=LAST_DAY, description="first day of the period the scorecard is for, YYYY-MM-DD",
+        json_schema_extra={"pattern": DAY_PATTERN},
     )
-    scores: dict[str, Any] = Field(description="habit key -> whole number 0-4, all seven habits")
+    scores: dict[str, Any] = Field(
+        description="habit key -> whole number 0-4, all seven habits",
+        json_schema_extra={
+            "required": list(HABIT_KEYS),
+            "properties": {key: {"type": "integer", "minimum": 0, "maximum": 4} for key in HABIT_KEYS},
+            "additionalProperties": False,
+        },
+    )
     note: CleanStr | None = Field(default=None, max_length=2000)
 
 
