@@ -214,11 +214,9 @@ def write_problem(engine: Engine, url: str, identity: tuple[int, int] | None) ->
 
 def dialect_insert(conn: Connection) -> Any:
     """The ``insert`` with ``ON CONFLICT`` support of the connection's database."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def upsert_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str, str], int]) -> None:

@@ -33,15 +33,19 @@ def to_utc_naive(value: datetime) -> datetime:
 def existing_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (team, external id) pairs are already stored."""
     found: set[tuple[str, str]] = set()
-    unique = list(dict.fromkeys(pairs))
-    for lo in range(0, len(unique), 500):
-        part = unique[lo : lo + 500]
-        rows = conn.execute(
-            sa.select(records.c.team, records.c.external_id).where(
-                sa.tuple_(records.c.team, records.c.external_id).in_(part)
+    by_team: dict[str, list[str]] = {}
+    for team, external_id in dict.fromkeys(pairs):
+        by_team.setdefault(team, []).append(external_id)
+    # one team at a time with a plain IN list: PostgreSQL answers it from the (team, external_id) index,
+    # where a row-value IN over both columns scanned the whole table
+    for team, ids in by_team.items():
+        for lo in range(0, len(ids), 1000):
+            rows = conn.execute(
+                sa.select(records.c.external_id).where(
+                    records.c.team == team, records.c.external_id.in_(ids[lo : lo + 1000])
+                )
             )
-        )
-        found.update((r.team, r.external_id) for r in rows)
+            found.update((team, r.external_id) for r in rows)
     return found
 
 
@@ -87,7 +91,7 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[st
     if with_id:
         insert = dialect_insert(conn)
         stmt = insert(records).on_conflict_do_nothing(index_elements=["team", "external_id"])
-        stmt = stmt.returning(records.c.team, records.c.external_id, sort_by_parameter_order=True)
+        stmt = stmt.returning(records.c.team, records.c.external_id)  # which rows went in (any order)
         stored = {(r.team, r.external_id) for r in conn.execute(stmt, with_id)}
         skipped = [r for r in with_id if (r["team"], r["external_id"]) not in stored]
         # a row repeated within this insert is stored once: count it once

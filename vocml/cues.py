@@ -758,8 +758,8 @@ def _variants(tokens: list[str], forms: dict[str, frozenset[str]]) -> list[str]:
     :func:`~vocml.text.surface_forms` of each token)."""
     options = [sorted(forms[t]) for t in tokens]
     out = [""]
-    for forms in options:
-        out = [f"{prefix} {f}".strip() for prefix in out for f in forms][:MAX_VARIANTS]
+    for choices in options:
+        out = [f"{prefix} {f}".strip() for prefix in out for f in choices][:MAX_VARIANTS]
     return out
 
 
@@ -788,7 +788,7 @@ def _matcher(lang: str = "en") -> tuple[PhraseMatcher, Language]:
         patterns.setdefault(name, []).append(lowers[lo : hi - 1])
     phrase = PhraseMatcher(nlp.vocab, attr="LOWER")
     for name, keys in patterns.items():
-        phrase.add(name, keys)
+        phrase.add(name, keys)  # type: ignore[arg-type]  # lexeme-id lists: what Doc-free PhraseMatcher keys are
     return phrase, nlp
 
 

@@ -373,7 +373,7 @@ class NgramFeatures:
             found = list(map(get, chunks))
             if None in found:
                 found = [i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)]
-            seq += found
+            seq += found  # type: ignore[arg-type]  # every None was replaced just above
             lengths.append(len(found))
         self._flush()
         return seq, lengths

@@ -168,7 +168,7 @@ class ChunkTokenizer:
             if not learn:
                 return [e if e is not None else c for e, c in zip(entries, pieces, strict=True)]
             entries = [e if e is not None else self._split(c) for e, c in zip(entries, pieces, strict=True)]
-        if self._empty and not all(e[0] for e in entries):  # a chunk spaCy gives no token for
+        if self._empty and not all(e[0] for e in entries if e is not None):  # a chunk spaCy gives no token for
             return None
         return entries
 

@@ -10,7 +10,6 @@ import base64
 import gzip
 import io
 import json
-import os
 import threading
 import zipfile
 from pathlib import Path
@@ -149,7 +148,7 @@ def _two_servers_take_two_files_at_once(
         files = [_rows_file(f"r{round_}a", rows), _rows_file(f"r{round_}{'a' if shared else 'b'}", rows, "we listened")]
         ids: list[str] = []
 
-        def post(client: Any, content: bytes, name: str) -> None:
+        def post(client: Any, content: bytes, name: str, ids: list[str] = ids) -> None:
             r = helpers.upload(client, content, tokens["uploader"], name=name)
             assert r.status_code == 202, r.text
             ids.append(r.json()["id"])
