@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import os
 import io
 import json
 import threading
@@ -372,3 +373,42 @@ def test_issue_11_item_10_saving_the_same_review_twice_changes_no_count(client: 
         assert _counted(client) == _stored(client) == 2
     team = client.get("/v1/teams", headers=tokens["viewer"]).json()["teams"][0]
     assert team["records"] == 2
+
+
+def test_issue_11_item_9_a_helper_process_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """The batch helper's initializer watches its parent: after ``kill -9`` of the parent it exits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    parent_code = f"""
+import multiprocessing, time
+from vocml.stream import _exit_with_parent
+import os
+
+def child():
+    open({str(pid_file)!r}, "w").write(str(os.getpid()))
+    _exit_with_parent(os.getppid(), every=0.1)
+
+if __name__ == "__main__":
+    multiprocessing.get_context("spawn").Process(target=child).start()
+    time.sleep(60)
+"""
+    script = tmp_path / "parent.py"
+    script.write_text(parent_code, encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the helper did not start"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the helper outlived its parent"
+        time.sleep(0.05)
