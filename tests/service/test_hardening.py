@@ -411,3 +411,26 @@ if __name__ == "__main__":
     while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
         assert time.monotonic() < deadline, "the helper outlived its parent"
         time.sleep(0.05)
+
+
+# --- 11. vocml classify reports rejected rows under the wrong id ----------------------------------------
+
+
+def test_issue_11_item_11_rejected_rows_keep_their_own_id_and_stdin_works(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from vocml.cli import main
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n7,\n8,we asked about goals\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["classify", str(src), "-o", str(out), "--model", str(tiny_bundle)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert (rows[0]["id"], rows[0]["line"], rows[0]["error"]["field"]) == ("7", 2, "text")
+    lines = '{"id": "j1", "text": ""}\n{"id": "j2", "text": "We asked about their goals"}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(lines.encode()))))
+    assert main(["classify", "-", "-o", str(out), "--model", str(tiny_bundle)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["j1", "j2"] and rows[0]["error"]["field"] == "text" and "label" in rows[1]

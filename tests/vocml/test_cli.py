@@ -148,15 +148,3 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         for action in sub._actions:
             assert action.help, f"{name} {action.dest} has no help"
 
-
-def test_classify_reads_standard_input(tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``vocml classify -`` reads the rows from standard input (issue 11, item 11)."""
-    import io
-    import sys
-
-    rows = '{"id": "j1", "text": "We asked about their goals"}\n{"id": "j2", "text": ""}\n'
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(rows.encode()))))
-    out = tmp_path / "out.jsonl"
-    assert main(["classify", "-", "-o", str(out), "--model", str(tiny_bundle)]) == 0
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in lines] == ["j1", "j2"] and "label" in lines[0] and lines[1]["error"]["field"] == "text"
