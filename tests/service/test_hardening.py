@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gzip
-import os
 import io
 import json
+import os
 import threading
 import zipfile
 from pathlib import Path
