@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from vocml.data import MAX_YEAR, MIN_YEAR, text_problem
+from vocml.data import CONTROL_CLASS, MAX_YEAR, MIN_YEAR, text_problem
 
 # Bounds the stores and the date arithmetic handle (a week after 9999-12-31 does not exist; PostgreSQL's
 # integer ids end at 2**31 - 1); values outside them are a 422 naming the parameter.
@@ -27,9 +27,9 @@ def _clean(value: str) -> str:
 
 
 # What text_problem refuses, said in the OpenAPI (JSON Schema cannot name lone surrogates: JSON text never has them)
-CLEAN_PATTERN = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f]*$"
-TEXT_PATTERN = "^(?=[\\s\\S]*\\S)[^\\x00-\\x08\\x0e-\\x1f\\x7f]*$"  # and at least one non-space character
-TEAM_PATTERN = "^(?=[\\s\\S]*\\S)[^,/\\x00-\\x08\\x0e-\\x1f\\x7f]*$"
+CLEAN_PATTERN = f"^[^{CONTROL_CLASS}]*$"
+TEXT_PATTERN = f"^(?=[\\s\\S]*\\S)[^{CONTROL_CLASS}]*$"  # and at least one non-space character
+TEAM_PATTERN = f"^(?=[\\s\\S]*\\S)[^,/{CONTROL_CLASS}]*$"
 DAY_PATTERN = "^(19\\d\\d|2[01]\\d\\d)-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])$"  # the range the stores take
 DayQ = Annotated[
     date | None,

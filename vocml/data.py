@@ -77,10 +77,12 @@ def parse_datetime(value: str) -> datetime:
     return parsed
 
 
-# C0 control characters other than tab, line feed, vertical tab, form feed and carriage return, and DEL
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-UNSAFE_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")  # either of the two, in one search
+# C0 control characters other than tab, line feed, vertical tab, form feed and carriage return, and DEL,
+# as a character-class body in regex escapes (also what the API's JSON Schema patterns exclude)
+CONTROL_CLASS = "\\x00-\\x08\\x0e-\\x1f\\x7f"
+_CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+UNSAFE_TEXT = re.compile(f"[{CONTROL_CLASS}\\ud800-\\udfff]")  # either of the two, in one search
 MIN_YEAR, MAX_YEAR = 1900, 2199  # created_at outside these years cannot be a real record's date
 MAX_NUMBER = 10**15  # a numeric id or rep beyond this is a mangled cell, not an id
 
