@@ -55,9 +55,16 @@ def main():
             "provenance": {"dataset": slug, "repo": r["repo"], "commit": r["commit"], "path": r["path"], "locator": r["locator"]},
             "licence": r["licence"],
         })
-    # the same review twice (reposted, or with a stray "_x000D_"): keep the first, drop the rest
+    # Splits already written stay as they are (the test split is locked): a text keeps its split, and a
+    # text added later goes to train (only sources whose group is the review itself are added later).
+    locked = {}
+    for split in ("train", "dev", "test"):
+        path = OUT / f"{split}.jsonl"
+        if path.exists():
+            locked.update({json.loads(l)["id"]: split for l in path.open()})
+    # the same review twice (reposted, or with a stray "_x000D_"): keep the first (a locked one), drop the rest
     from sklearn.feature_extraction.text import TfidfVectorizer
-    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: (r["id"] not in locked, r["id"]))
     X = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform([r["text"] for r in rows])
     sims = (X @ X.T).tocoo()
     drop = set()
@@ -70,6 +77,13 @@ def main():
     by_dom = defaultdict(lambda: defaultdict(list))
     for row in rows:
         by_dom[row["domain"]][row["group"]].append(row)
+    if locked:
+        held_out_groups = {r["group"] for r in rows if locked.get(r["id"]) in ("dev", "test")}
+        for r in rows:
+            r["split"] = locked.get(r["id"], "train")
+            if r["id"] not in locked and r["group"] in held_out_groups:
+                raise SystemExit(f"{r['id']}: its group {r['group']} is in dev or test; it cannot join train")
+        by_dom = {}
     for dom, groups in by_dom.items():
         total = sum(len(g) for g in groups.values())
         order = sorted(groups, key=h)
