@@ -192,6 +192,11 @@ def file_identity(path: Path | None) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def error_reason(error: sa.exc.DBAPIError) -> str:
+    """The first line of the database driver's message (at most 200 characters), for a problem's detail."""
+    return str(error.orig).splitlines()[0][:200] if error.orig is not None else type(error).__name__
+
+
 def write_problem(engine: Engine, url: str, identity: tuple[int, int] | None) -> str | None:
     """Why the database cannot take writes now (``None`` if it can).
 
@@ -206,7 +211,7 @@ def write_problem(engine: Engine, url: str, identity: tuple[int, int] | None) ->
             conn.execute(tokens.update().where(sa.false()).values(name=tokens.c.name))
             tx.rollback()
     except sa.exc.DBAPIError as e:
-        return f"the database refuses writes ({str(e.orig).splitlines()[0][:200]}); check its permissions and disk"
+        return f"the database refuses writes ({error_reason(e)}); check its permissions and disk"
     return None
 
 

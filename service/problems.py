@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.db import error_reason
 from service.errors import (
     AuthError,
     ForbiddenError,
@@ -225,7 +226,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 async def database_error_handler(request: Request, exc: Exception) -> Response:
     """The database is unreachable, read-only or out of space: a 503 that says so, not a bare 500."""
     assert isinstance(exc, sa_exc.OperationalError)  # noqa: S101 - registered for it only
-    reason = str(exc.orig).splitlines()[0][:200] if exc.orig is not None else type(exc).__name__
+    reason = error_reason(exc)
     log.error("database error", extra={"event": "database_error", "path": request.url.path, "error": reason})
     detail = f"the database cannot do this now ({reason}); nothing was changed. Check the database and retry"
     return respond(request, problem(503, "Database unavailable", detail, code="database_unavailable"))
