@@ -4,7 +4,7 @@ The card is read first. Loading refuses, with a message that says what to do, a 
 do not match the card's sha256 or that was built with other vocml, scikit-learn or spaCy versions,
 instead of unpickling it (joblib files are pickles: only load files we wrote).
 
-``inference.npz`` holds the pipeline's fitted numbers as plain arrays (:class:`~vocml.inference.CompiledModel`):
+``inference.npz`` holds the pipeline's fitted numbers as plain arrays (:class:`~vocml.compiled.CompiledModel`):
 predictions come from it, so loading a model imports neither scikit-learn nor unpickles anything;
 the joblib pipeline is loaded (after the same checks) only when something asks for it.
 """
@@ -14,16 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vocml import __version__
+from vocml.card import ModelCard
+from vocml.compiled import CompiledModel
+from vocml.cues import registry_digest
 from vocml.errors import ModelArtifactError
-from vocml.inference import CompiledModel
-from vocml.model import DEFAULT_THRESHOLD, Classifier
+from vocml.model import Classifier
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -32,31 +33,6 @@ PIPELINE_FILE = "pipeline.joblib"
 COMPILED_FILE = "inference.npz"
 CARD_FILE = "card.json"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a model is, how it was built, and how well it did."""
-
-    version: str
-    vocml: str
-    sklearn: str
-    spacy: str
-    labels: list[str]
-    params: dict[str, Any]
-    seed: int
-    data: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    created: str
-    pipeline_sha256: str = ""
-    inference_sha256: str = ""  # of inference.npz; empty for bundles written before it existed
-    threshold: float = DEFAULT_THRESHOLD
-    evaluations: dict[str, Any] = field(default_factory=dict)
-    cue_report: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The card as JSON-ready data."""
-        return asdict(self)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -87,17 +63,17 @@ def save_bundle(pipeline: Pipeline, card: ModelCard, out_dir: str | os.PathLike[
 
     joblib_path = out / PIPELINE_FILE
     joblib.dump(pipeline, joblib_path, compress=3)
-    compiled = CompiledModel.from_pipeline(pipeline)
+    from vocml.compile import compile_pipeline
+
     compiled_path = out / COMPILED_FILE
-    if compiled is not None:
-        compiled.save(compiled_path)
-    elif compiled_path.exists():
-        compiled_path.unlink()
+    compiled = compile_pipeline(pipeline)
+    compiled.save(compiled_path)
     card = ModelCard(
         **{
             **card.to_dict(),
             "pipeline_sha256": sha256_file(joblib_path),
-            "inference_sha256": sha256_file(compiled_path) if compiled is not None else "",
+            "inference_sha256": sha256_file(compiled_path),
+            "cues_sha256": registry_digest(compiled.cue_names),
         }
     )
     write_card(card, out)
@@ -188,13 +164,18 @@ def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: fl
     card = check_bundle(directory)
     threshold = card.threshold if threshold is None else threshold
     compiled_path = directory / COMPILED_FILE
-    if not card.inference_sha256:  # a bundle without compiled numbers: predict through the pipeline
-        return Classifier(_load_pipeline(directory, card), card, threshold=threshold)
+    if not card.inference_sha256:
+        raise ModelArtifactError(f"model {directory} has no compiled numbers ({COMPILED_FILE}); retrain with `vocml train`")
     _check_file(compiled_path, card.inference_sha256, "load")
     try:
         compiled = CompiledModel.load(compiled_path)
     except (OSError, KeyError, ValueError) as e:
         raise ModelArtifactError(f"{compiled_path} is unreadable ({e}); retrain with `vocml train`") from e
+    if card.cues_sha256 and card.cues_sha256 != registry_digest(compiled.cue_names):
+        raise ModelArtifactError(
+            f"model {directory} was trained with other cue phrases than vocml/cues.toml now holds; "
+            "restore the registry the model was trained with, or retrain with `vocml train`"
+        )
     return Classifier(
         card=card, threshold=threshold, compiled=compiled, load_pipeline=lambda: _load_pipeline(directory, card)
     )

@@ -13,8 +13,8 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from vocml.cues import CUE_NAMES, Span, cue_matrix, match_texts, resolve_cue_names
-from vocml.inference import char_wb_grams, weigh_tfidf
 from vocml.text import as_texts
+from vocml.tfidf import char_wb_grams, weigh_tfidf
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[%$£€]"
 

@@ -7,8 +7,6 @@ that fired and the phrases that pushed toward the label, with character offsets)
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,16 +14,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from vocml.card import DEFAULT_THRESHOLD, ModelCard
+from vocml.compiled import CompiledModel
 from vocml.cues import CUE_NAMES, cue_matrix, match_batch
 from vocml.data import LABELS, UNSAFE_TEXT, Record, text_problem
-from vocml.errors import ConfigError, DataError, NotTrainedError
-from vocml.inference import CompiledModel, LinearScores, LocatedSpans, NgramFeatures, NgramSpans
+from vocml.errors import ConfigError, DataError
+from vocml.linear import LinearScores
+from vocml.ngrams import NgramFeatures
+from vocml.spans import NgramSpans
 from vocml.text import as_texts, get_tokenizer
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
-
-    from vocml.bundle import ModelCard
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "clf__estimator__C": 16.0,
@@ -33,7 +33,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "clf__method": "temperature",
     "clf__cv": 5,
 }
-DEFAULT_THRESHOLD = 0.6
 MAX_EVIDENCE = 3
 MIN_EVIDENCE_WEIGHT = 0.05
 RELATIVE_EVIDENCE_WEIGHT = 0.3  # phrases weaker than this share of the strongest are not shown
@@ -75,6 +74,9 @@ def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
             "clf__estimator__C or features__word__ngram_range"
         )
     pipeline.set_params(**merged)
+    from vocml.compile import check_pipeline
+
+    check_pipeline(pipeline)  # every model predicts from its compiled numbers: refuse settings without them
     return pipeline
 
 
@@ -116,19 +118,23 @@ class Prediction:
 
 
 class Classifier:
-    """A fitted pipeline with its model card; the object ``load_model()`` returns.
+    """A fitted model with its card; the object ``load_model()`` returns.
 
-    Predictions come from the pipeline's numbers (:class:`~vocml.inference.CompiledModel`) computed
-    directly, without scikit-learn, when the pipeline has the shipped configuration; any other
-    configuration predicts through scikit-learn.
+    Every prediction is computed from the model's compiled numbers (:class:`~vocml.compiled.CompiledModel`:
+    n-gram tf-idf, cues and the calibrated linear model, done directly with numpy); the scikit-learn
+    pipeline is the training-time object, loaded only when something asks for it (and the test oracle).
 
     Args:
-        pipeline: a fitted pipeline from :func:`build_pipeline`; may be ``None`` with ``compiled``
-            and ``load_pipeline`` (a bundle loaded without unpickling its pipeline).
+        pipeline: a fitted pipeline from :func:`build_pipeline` (compiled here); may be ``None``
+            with ``compiled`` and ``load_pipeline`` (a bundle loaded without unpickling its pipeline).
         card: the model card, or ``None`` for an unsaved model.
         threshold: predictions with confidence below this are marked ``uncertain``.
         compiled: the pipeline's numbers, when already at hand.
         load_pipeline: returns the pipeline the first time :attr:`pipeline` is read.
+
+    Raises:
+        ConfigError: for a pipeline whose configuration has no compiled form.
+        NotTrainedError: for a pipeline that is not fitted.
     """
 
     def __init__(
@@ -140,84 +146,46 @@ class Classifier:
         compiled: CompiledModel | None = None,
         load_pipeline: Callable[[], Pipeline] | None = None,
     ) -> None:
-        if pipeline is None and (compiled is None or load_pipeline is None):
-            raise ValueError("a Classifier needs a fitted pipeline, or its compiled numbers and a way to load it")
-        if pipeline is not None and not hasattr(pipeline.named_steps["clf"], "classes_"):
-            raise NotTrainedError("the pipeline is not fitted; train it with `vocml train` first")
+        if compiled is None:
+            if pipeline is None:
+                raise ValueError("a Classifier needs a fitted pipeline, or its compiled numbers")
+            from vocml.compile import compile_pipeline
+
+            compiled = compile_pipeline(pipeline)
         self._pipeline = pipeline
         self._load_pipeline = load_pipeline
         self.card = card
         self.threshold = threshold
-        if compiled is None:
-            assert pipeline is not None
-            compiled = CompiledModel.from_pipeline(pipeline)
         self.compiled = compiled
-        if compiled is not None:
-            self._init_compiled(compiled)
-        else:
-            self._init_pipeline()
-
-    def _init_compiled(self, compiled: CompiledModel) -> None:
         self.labels: list[str] = list(compiled.labels)
         self._part_names = list(compiled.parts)
         widths = compiled.widths
-        self._ngrams: NgramFeatures | None = NgramFeatures(compiled.word, compiled.char, get_tokenizer(compiled.lang))
-        self._fast_scores: LinearScores | None = LinearScores(compiled.coef, compiled.intercept, compiled.beta, widths)
+        self._ngrams = NgramFeatures(compiled.word, compiled.char, get_tokenizer(compiled.lang))
+        self._scores = LinearScores(compiled.coef, compiled.intercept, compiled.beta, widths)
         self._lang = compiled.lang
-        word = compiled.word
-        self._set_evidence_weights(
-            compiled.coef, widths, word.vocabulary, word.token_pattern, word.ngram_range[1] >= 2, compiled.cue_names
-        )
+        self._set_evidence_weights(compiled, widths)
 
-    def _init_pipeline(self) -> None:
-        pipeline = self.pipeline
-        clf = pipeline.named_steps["clf"]
-        self.labels = [str(c) for c in clf.classes_]
-        union = pipeline.named_steps["features"]
-        self._parts = [(n, t) for n, t in union.transformer_list if t not in ("drop", None)]
-        self._part_names = [n for n, _ in self._parts]
-        widths = [_width(t) for _, t in self._parts]
-        self._ngrams = None
-        self._fast_scores = LinearScores.from_estimator(clf, widths) if LinearScores.supports(clf) else None
-        word = dict(self._parts)["word"]
-        coef = np.asarray(clf.calibrated_classifiers_[0].estimator.coef_, dtype=np.float64)
-        if coef.shape[0] == 1:  # binary problem: sklearn stores one row
-            coef = np.vstack([-coef[0], coef[0]])
-        cue_names = list(dict(self._parts)["cues"].cue_names_)
-        self._set_evidence_weights(
-            coef, widths, dict(word.vocabulary_), word.token_pattern, tuple(word.ngram_range)[1] >= 2, cue_names
-        )
-
-    def _set_evidence_weights(
-        self,
-        coef: np.ndarray,
-        widths: list[int],
-        vocabulary: dict[str, int],
-        token_pattern: str,
-        bigrams: bool,
-        cue_names: list[str],
-    ) -> None:
+    def _set_evidence_weights(self, compiled: CompiledModel, widths: list[int]) -> None:
         """How much each word n-gram and cue pushes each label, relative to the others (evidence)."""
         offsets = dict(zip(self._part_names, np.cumsum([0, *widths[:-1]]).tolist(), strict=True))
+        vocabulary = compiled.word.vocabulary
         self._word_block = self._part_names.index("word")
-        self._vocabulary = vocabulary
-        self._token_pattern = re.compile(token_pattern)
-        self._bigrams = bigrams
-        push = coef - coef.mean(axis=0, keepdims=True)
+        push = compiled.coef - compiled.coef.mean(axis=0, keepdims=True)
         word_lo = offsets["word"]
         self._word_push = np.ascontiguousarray(push[:, word_lo : word_lo + len(vocabulary)])
         self._word_push[:, filler_columns(vocabulary)] = 0.0  # "and", "is", "my": never shown as evidence
-        self._cue_names = cue_names
+        self._cue_names = list(compiled.cue_names)
         # label index -> cue name -> how much that cue pushes toward the label
         self._cue_push: list[dict[str, float]] = [
-            {name: float(row[offsets["cues"] + i]) for i, name in enumerate(cue_names)} for row in push
+            {name: float(row[offsets["cues"] + i]) for i, name in enumerate(self._cue_names)} for row in push
         ]
 
     @property
     def pipeline(self) -> Pipeline:
-        """The fitted scikit-learn pipeline (loaded on first use for a compiled bundle)."""
+        """The fitted scikit-learn pipeline (loaded on first use for a bundle)."""
         if self._pipeline is None:
-            assert self._load_pipeline is not None
+            if self._load_pipeline is None:
+                raise ConfigError("this model was built from its compiled numbers alone and has no pipeline")
             self._pipeline = self._load_pipeline()
         return self._pipeline
 
@@ -226,9 +194,7 @@ class Classifier:
         """The model version from its card."""
         return self.card.version if self.card else None
 
-    def _blocks(
-        self, texts: list[str]
-    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans | LocatedSpans]:
+    def _blocks(self, texts: list[str]) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans]:
         """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once).
 
         Raises:
@@ -238,41 +204,15 @@ class Classifier:
         for i, text in enumerate(texts):
             if UNSAFE_TEXT.search(text) is not None:
                 raise DataError(f"item {i}: {text_problem(text)}", field="text")
-        if self._ngrams is not None:
-            batch = self._ngrams.transform(texts)
-            assert batch.doc is not None
-            hits = match_batch(*batch.doc, self._lang)
-            if not set(self._cue_names).issuperset(CUE_NAMES):  # a model trained on some of the cues
-                names = set(self._cue_names)
-                hits = [{k: v for k, v in row.items() if k in names} for row in hits]
-            cue_block = cue_matrix(hits, self._cue_names)
-            block_of = {"word": batch.word, "char": batch.char, "cues": cue_block}
-            return [block_of[name] for name in self._part_names], hits, batch.spans
-        from vocml.features import CueVectorizer
-
-        blocks = []
-        hits = []
-        for _, transformer in self._parts:
-            if isinstance(transformer, CueVectorizer):
-                hits = transformer.match(texts)
-                blocks.append(transformer.transform_hits(hits))
-            else:
-                blocks.append(sp.csr_matrix(transformer.transform(texts)))
-        return blocks, hits, LocatedSpans(texts, self._token_pattern, self._vocabulary, bigrams=self._bigrams)
-
-    def _fast_checks(self) -> contextlib.AbstractContextManager[Any]:
-        """For predictions through scikit-learn: skip its per-call checks (our features are finite by
-        construction, the estimators were fitted with validated parameters)."""
-        if self._ngrams is not None:
-            return contextlib.nullcontext()
-        import sklearn
-
-        return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
-
-    def _proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
-        if self._fast_scores is not None:
-            return self._fast_scores.predict_proba(blocks)
-        return np.asarray(self.pipeline.named_steps["clf"].predict_proba(sp.hstack(blocks, format="csr")))
+        batch = self._ngrams.transform(texts)
+        assert batch.doc is not None
+        hits = match_batch(*batch.doc, self._lang)
+        if not set(self._cue_names).issuperset(CUE_NAMES):  # a model trained on some of the cues
+            names = set(self._cue_names)
+            hits = [{k: v for k, v in row.items() if k in names} for row in hits]
+        cue_block = cue_matrix(hits, self._cue_names)
+        block_of = {"word": batch.word, "char": batch.char, "cues": cue_block}
+        return [block_of[name] for name in self._part_names], hits, batch.spans
 
     def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
         """The feature matrix (the union's columns) and the cue hits of each text."""
@@ -284,8 +224,7 @@ class Classifier:
         texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        with self._fast_checks():
-            return self._proba(self._blocks(texts)[0])
+        return self._scores.predict_proba(self._blocks(texts)[0])
 
     def classify(
         self, items: Any, *, batch_size: int = 2000, ids: Sequence[str | None] | None = None
@@ -310,9 +249,8 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        with self._fast_checks():
-            blocks, hits, spans = self._blocks(texts)
-            proba = self._proba(blocks)
+        blocks, hits, spans = self._blocks(texts)
+        proba = self._scores.predict_proba(blocks)
         best = proba.argmax(axis=1)
         rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
         word_evidence = spans.find(rows, cols, -weights)  # negated weights: strongest sorts first
@@ -365,14 +303,6 @@ def filler_columns(vocabulary: dict[str, int]) -> np.ndarray:
     return np.fromiter(
         (col for term, col in vocabulary.items() if all(tok in STOP_WORDS for tok in term.split(" "))), dtype=np.int64
     )
-
-
-def _width(transformer: Any) -> int:
-    """How many columns a fitted feature transformer gives (without listing their names)."""
-    for attr in ("idf_", "cue_names_"):
-        if hasattr(transformer, attr):
-            return len(getattr(transformer, attr))
-    return len(transformer.get_feature_names_out())
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:

@@ -15,11 +15,12 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
 from vocml import __version__
-from vocml.bundle import ModelCard, now_iso, runtime_versions, save_bundle, sha256_file
+from vocml.bundle import now_iso, runtime_versions, save_bundle, sha256_file
+from vocml.card import DEFAULT_THRESHOLD, ModelCard
 from vocml.data import LABELS, Record, read_records, validate_row
 from vocml.errors import ConfigError, DataError
 from vocml.evaluate import score
-from vocml.model import DEFAULT_PARAMS, DEFAULT_THRESHOLD, Classifier, build_pipeline
+from vocml.model import DEFAULT_PARAMS, Classifier, build_pipeline
 from vocml.weak import cue_report, vote_matrix
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,16 @@ from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
 from service.scorecards import list_scorecards
 from service.store import RecordFilter, page_records, record_out
 from service.trends import HELD_OUT_SET
+from vocml.cues import CUES
 from vocml.data import LABELS
 from vocml.errors import ConfigError
 from vocml.scorecard import rubric
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(pct=views.pct, period_end=views.period_end, LABELS=LABELS, SOURCE_NAMES=views.SOURCE_NAMES)
+templates.env.globals.update(
+    pct=views.pct, period_end=views.period_end, LABELS=LABELS, SOURCE_NAMES=views.SOURCE_NAMES, CUES=CUES
+)
 templates.env.filters["qs"] = lambda params: urlencode(params)
 templates.env.filters["pathq"] = lambda value: quote(str(value), safe="")
 

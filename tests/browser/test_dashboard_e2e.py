@@ -191,7 +191,10 @@ def test_drill_down_and_correct_a_label(seeded: Server, new_page, shot) -> None:
     page.locator("table.trend").first.get_by_role("link", name="2026-09-01").click()  # the period's records
     page.wait_for_selector("li.record")
     assert page.locator("li.record mark").count() > 0
-    assert page.locator("li.record").first.get_by_text("Cues:").is_visible()
+    assert page.locator("li.record").first.get_by_text("Behaviours:").is_visible()
+    cue = page.locator("li.record span.cue").first  # behaviours in plain words, the rule on hover
+    if cue.count():
+        assert "_" not in cue.inner_text() and len(cue.get_attribute("title") or "") > 20
     page.get_by_label("Label", exact=True).select_option("pitch_first")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r"label=pitch_first"))

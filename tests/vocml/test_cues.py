@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocml.cues import CUES, describe_cues, match_cues, match_texts, resolve_cue_names
-from vocml.errors import UnknownCueError
+from vocml.cues import CUES, describe_cues, load_registry, match_cues, match_texts, resolve_cue_names
+from vocml.errors import ConfigError, UnknownCueError
 from vocml.text import get_nlp, get_tokenizer
 
 FIRES = [
@@ -49,7 +49,7 @@ def test_enough_cues_on_both_sides_of_the_guide() -> None:
 @pytest.mark.parametrize(("name", "text"), FIRES)
 def test_cue_fires_on_its_example(name: str, text: str) -> None:
     doc = get_nlp()(text)
-    spans = CUES[name].func(doc)
+    spans = CUES[name].spans(doc)
     assert spans, f"{name} did not fire on {text!r}"
     for start, end in spans:
         assert 0 <= start < end <= len(text)
@@ -57,7 +57,7 @@ def test_cue_fires_on_its_example(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CUES))
 def test_cue_abstains_on_neutral_text(name: str) -> None:
-    assert CUES[name].func(get_nlp()("The weather in Leeds was mild.")) == []
+    assert CUES[name].spans(get_nlp()("The weather in Leeds was mild.")) == []
 
 
 @pytest.mark.parametrize(
@@ -122,12 +122,62 @@ def test_no_cue_raises_on_any_string(text: str) -> None:
         assert name in CUES
         assert all(0 <= s <= e <= len(text) for s, e in spans)
     for cue in CUES.values():
-        cue.func(doc)
+        cue.spans(doc)
 
 
-def test_every_cue_is_documented() -> None:
+def test_every_cue_is_documented_in_plain_words() -> None:
     for item in describe_cues():
         assert len(item["description"]) > 20, item["name"]
+        assert item["title"] and "_" not in item["title"] and item["title"] != item["name"], item["name"]
+
+
+def _registry(tmp_path, body: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "cues.toml"
+    path.write_text(body)
+    return load_registry(path)
+
+
+GOOD = """
+[[cue]]
+name = "price_push"
+label = "pitch_first"
+title = "discount or price push"
+description = "Price, discounts or financing pushed (pitch first)."
+when_negated = "no_push"
+phrases = ["discount"]
+combinations = [[["percent", "%"], ["off"]]]
+
+[[cue]]
+name = "no_push"
+label = "needs_first"
+title = "no pressure"
+description = "A push that did not happen (needs first)."
+when_negated = "keep"
+phrases = ["no pressure"]
+"""
+
+
+def test_a_cue_is_one_registry_entry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    registry = _registry(tmp_path, GOOD)
+    assert list(registry) == ["price_push", "no_push"]
+    assert registry["price_push"].phrases == ("discount", "percent off", "% off")
+    assert registry["price_push"].when_negated == "no_push"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("label = \"needs_first\"", "label = \"maybe\""), "label must be one of"),
+        (("when_negated = \"keep\"", "when_negated = \"elsewhere\""), "when_negated must be a cue name"),
+        (("name = \"no_push\"", "name = \"price_push\""), "already used"),
+        (("phrases = [\"no pressure\"]", "phrases = [\" \"]"), "no empty ones"),
+        (("title = \"no pressure\"\n", ""), "missing title"),
+    ],
+)
+def test_a_bad_registry_entry_is_named_with_the_fix(tmp_path, change: tuple[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message) as info:
+        _registry(tmp_path, GOOD.replace(*change))
+    assert "cues.toml: " in str(info.value)
 
 
 def test_unknown_cue_names_are_rejected_with_the_known_list() -> None:

@@ -109,18 +109,34 @@ def test_tampered_compiled_numbers_are_refused(tiny_bundle: Path, tmp_path: Path
         load_model(copy)
 
 
-def test_a_bundle_without_compiled_numbers_predicts_through_its_pipeline(tiny_bundle: Path, tmp_path: Path) -> None:
-    """Bundles written before inference.npz existed still load, and give the same predictions."""
+def test_a_bundle_without_compiled_numbers_is_refused(tiny_bundle: Path, tmp_path: Path) -> None:
+    """Every prediction comes from the compiled numbers: a bundle without them says to retrain."""
     copy = tmp_path / "m"
     shutil.copytree(tiny_bundle, copy)
     (copy / "inference.npz").unlink()
     card = json.loads((copy / "card.json").read_text())
-    del card["inference_sha256"]
+    card["inference_sha256"] = ""
     (copy / "card.json").write_text(json.dumps(card))
-    old, new = load_model(copy), load_model(tiny_bundle)
-    assert new.compiled is not None and old.compiled is not None  # compiled from the unpickled pipeline
-    texts = ["Nobody asked what we needed, just a 20% discount.", "Invoice is wrong."]
-    assert [p.to_dict() for p in old.classify(texts)] == [p.to_dict() for p in new.classify(texts)]
+    with pytest.raises(ModelArtifactError, match="no compiled numbers .* retrain with `vocml train`"):
+        load_model(copy)
+
+
+def test_a_model_refuses_a_cue_registry_changed_under_it(
+    tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cue phrases decide a model's features: a model trained on other phrases is not loaded."""
+    import dataclasses
+
+    from vocml import cues
+
+    assert json.loads((tiny_bundle / "card.json").read_text())["cues_sha256"] == cues.registry_digest(cues.CUE_NAMES)
+    changed = dataclasses.replace(cues.CUES["price_push"], phrases=("discount", "coupon"))
+    monkeypatch.setitem(cues.CUES, "price_push", changed)
+    with pytest.raises(ModelArtifactError, match="other cue phrases .* retrain"):
+        load_model(tiny_bundle)
+    # a title or description is not behaviour
+    monkeypatch.setitem(cues.CUES, "price_push", dataclasses.replace(changed, phrases=cues.PHRASES["price_push"], title="price talk"))
+    load_model(tiny_bundle)
 
 
 def test_the_pipeline_of_a_compiled_bundle_is_checked_when_loaded(tiny_bundle: Path, tmp_path: Path) -> None:
