@@ -62,8 +62,12 @@ class ObserveMiddleware:
             log.info(
                 "request",
                 extra={
-                    "event": "request", "method": scope["method"], "route": route, "status": status,
-                    "duration_ms": round(elapsed * 1000, 2), "token": principal,
+                    "event": "request",
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "token": principal,
                 },
             )
 

@@ -119,8 +119,9 @@ def create_token(conn: Connection, *, role: str, teams: list[str] | None = None,
 def list_tokens(conn: Connection) -> list[dict[str, Any]]:
     """All tokens (never their secrets), oldest first."""
     rows = conn.execute(
-        sa.select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.teams, tokens.c.created_at, tokens.c.revoked_at)
-        .order_by(tokens.c.id)
+        sa.select(
+            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.teams, tokens.c.created_at, tokens.c.revoked_at
+        ).order_by(tokens.c.id)
     ).mappings()
     return [dict(r) for r in rows]
 
@@ -142,9 +143,7 @@ def count_tokens(conn: Connection) -> int:
 
 def _principal(row: Any) -> Principal:
     teams = row.teams
-    return Principal(
-        token_id=row.id, name=row.name, role=row.role, teams=None if teams is None else frozenset(teams)
-    )
+    return Principal(token_id=row.id, name=row.name, role=row.role, teams=None if teams is None else frozenset(teams))
 
 
 def authenticate_token(engine: Engine, secret: str) -> Principal:

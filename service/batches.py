@@ -56,7 +56,9 @@ def check_file(path: Path, *, filename: str | None, fmt: str, max_chars: int) ->
         raise DataError("the file has no data rows; add at least one row under the header", field="file")
 
 
-def create_batch(engine: Engine, settings: Settings, upload: SpooledFile, principal: Principal) -> tuple[dict[str, Any], bool]:
+def create_batch(
+    engine: Engine, settings: Settings, upload: SpooledFile, principal: Principal
+) -> tuple[dict[str, Any], bool]:
     """Register an upload as a queued batch; return ``(batch, created)``.
 
     The same content uploaded again under the same team scope returns the first batch (unless it
@@ -84,8 +86,15 @@ def create_batch(engine: Engine, settings: Settings, upload: SpooledFile, princi
             upload.path.rename(spool_path(settings, batch_id, fmt))
             conn.execute(
                 batches.insert().values(
-                    id=batch_id, sha256=upload.sha256, scope=principal.scope, filename=upload.filename, fmt=fmt,
-                    size_bytes=upload.size, status="queued", token_id=principal.token_id, created_at=utcnow(),
+                    id=batch_id,
+                    sha256=upload.sha256,
+                    scope=principal.scope,
+                    filename=upload.filename,
+                    fmt=fmt,
+                    size_bytes=upload.size,
+                    status="queued",
+                    token_id=principal.token_id,
+                    created_at=utcnow(),
                 )
             )
     except BaseException:
@@ -96,8 +105,14 @@ def create_batch(engine: Engine, settings: Settings, upload: SpooledFile, princi
 
 
 def get_batch(
-    engine: Engine, batch_id: str, principal: Principal, *, offset: int = 0, limit: int = 100,
-    duplicates_offset: int = 0, duplicates_limit: int = 100,
+    engine: Engine,
+    batch_id: str,
+    principal: Principal,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    duplicates_offset: int = 0,
+    duplicates_limit: int = 100,
 ) -> dict[str, Any]:
     """A batch with one page of its rejected rows and one of its duplicate rows.
 
@@ -124,8 +139,21 @@ def get_batch(
         duplicates = page("duplicate", duplicates_offset, duplicates_limit)
     total, dup_total = int(row["rows_rejected"]), int(row["rows_duplicate"])
     return {
-        **{k: row[k] for k in ("id", "status", "filename", "rows_total", "rows_stored", "rows_rejected",
-                               "rows_duplicate", "created_at", "finished_at", "error")},
+        **{
+            k: row[k]
+            for k in (
+                "id",
+                "status",
+                "filename",
+                "rows_total",
+                "rows_stored",
+                "rows_rejected",
+                "rows_duplicate",
+                "created_at",
+                "finished_at",
+                "error",
+            )
+        },
         "errors": errors,
         "errors_total": total,
         "errors_next_offset": offset + limit if offset + limit < total else None,
@@ -154,8 +182,12 @@ class BatchWorker:
     """
 
     def __init__(
-        self, engine: Engine, classifier: Classifier, settings: Settings,
-        on_rows: Callable[[int, int], None] | None = None, model_dir: Path | None = None,
+        self,
+        engine: Engine,
+        classifier: Classifier,
+        settings: Settings,
+        on_rows: Callable[[int, int], None] | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.classifier = classifier
@@ -191,9 +223,7 @@ class BatchWorker:
         """Mark queued or running batches whose spool file is missing as failed (stored rows stay), and
         delete spool files no active batch needs (half-received uploads, files of ended batches)."""
         with self.engine.begin() as conn:
-            active = conn.execute(
-                sa.select(batches.c.id, batches.c.fmt).where(batches.c.status.in_(ACTIVE))
-            ).all()
+            active = conn.execute(sa.select(batches.c.id, batches.c.fmt).where(batches.c.status.in_(ACTIVE))).all()
             needed = {spool_path(self.settings, row.id, row.fmt).name for row in active}
             self._remove_stale_spool(needed)
             for row in active:
@@ -202,8 +232,12 @@ class BatchWorker:
                         batches.update()
                         .where(batches.c.id == row.id, batches.c.status.in_(ACTIVE))
                         .values(
-                            status="failed", finished_at=utcnow(),
-                            error="the upload file was lost in a restart; rows stored before it stay, upload the file again",
+                            status="failed",
+                            finished_at=utcnow(),
+                            error=(
+                                "the upload file was lost in a restart; rows stored before it stay, "
+                                "upload the file again"
+                            ),
                         )
                     )
                     log.warning("batch failed on recovery", extra={"event": "batch_failed", "batch": row.id})
@@ -229,7 +263,9 @@ class BatchWorker:
                 log.warning("batch taken over", extra={"event": "batch_lost", "batch": batch_id})
             except Exception as e:  # a bug must not kill the worker: fail the batch, keep its rows
                 log.exception("batch crashed", extra={"event": "batch_failed", "batch": batch_id})
-                self._finish(batch_id, "failed", f"internal error while processing ({type(e).__name__}); rows stored so far stay")
+                self._finish(
+                    batch_id, "failed", f"internal error while processing ({type(e).__name__}); rows stored so far stay"
+                )
 
     def claim_next(self) -> str | None:
         """Claim the oldest queued batch, or a running one whose heartbeat is stale."""
@@ -237,12 +273,16 @@ class BatchWorker:
         stale = now - timedelta(seconds=self.settings.batch_stale_seconds)
         claimable = sa.or_(
             batches.c.status == "queued",
-            sa.and_(batches.c.status == "running", sa.or_(batches.c.heartbeat_at.is_(None), batches.c.heartbeat_at <= stale)),
+            sa.and_(
+                batches.c.status == "running", sa.or_(batches.c.heartbeat_at.is_(None), batches.c.heartbeat_at <= stale)
+            ),
         )
         with self.engine.begin() as conn:
-            candidates = conn.execute(
-                sa.select(batches.c.id).where(claimable).order_by(batches.c.created_at).limit(5)
-            ).scalars().all()
+            candidates = (
+                conn.execute(sa.select(batches.c.id).where(claimable).order_by(batches.c.created_at).limit(5))
+                .scalars()
+                .all()
+            )
             for batch_id in candidates:
                 result = conn.execute(
                     batches.update()
@@ -259,7 +299,9 @@ class BatchWorker:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().one()
         path = spool_path(self.settings, batch_id, row["fmt"])
         if not path.exists():
-            self._finish(batch_id, "failed", "the upload file is missing; rows stored before stay, upload the file again")
+            self._finish(
+                batch_id, "failed", "the upload file is missing; rows stored before stay, upload the file again"
+            )
             return
         teams = None if row["scope"] == "*" else frozenset(row["scope"].split(","))
         consumed = int(row["rows_consumed"])
@@ -332,10 +374,13 @@ class BatchWorker:
             if isinstance(item, DataError):
                 errors.append({"line": item.line, "field": item.field, "message": item.detail})
             elif teams is not None and item.team not in teams:
-                errors.append({
-                    "line": item.line, "field": "team",
-                    "message": "this token may not write this row's team; upload it with a token for that team",
-                })
+                errors.append(
+                    {
+                        "line": item.line,
+                        "field": "team",
+                        "message": "this token may not write this row's team; upload it with a token for that team",
+                    }
+                )
             else:
                 valid.append(item)
         with self.engine.connect() as conn:
@@ -358,7 +403,9 @@ class BatchWorker:
                 self.helper_chunks += 1
                 return predictions
             except BrokenProcessPool:
-                log.warning("batch helper process died; classifying in the worker thread", extra={"event": "helper_lost"})
+                log.warning(
+                    "batch helper process died; classifying in the worker thread", extra={"event": "helper_lost"}
+                )
         return self.classifier.classify(prepared.fresh)
 
     def _store_chunk(self, batch_id: str, prepared: _Chunk, consumed: int, default_time: Any) -> None:
@@ -444,6 +491,9 @@ def _dedupe(valid: list[Record], known: set[tuple[str, str]]) -> tuple[list[Reco
 
 def _duplicate_entry(batch_id: str, rec: Record) -> dict[str, Any]:
     return {
-        "batch_id": batch_id, "line": rec.line, "field": "id", "kind": "duplicate",
+        "batch_id": batch_id,
+        "line": rec.line,
+        "field": "id",
+        "kind": "duplicate",
         "message": f"a record with id {rec.id!r} is already stored for team {rec.team!r}; this row was skipped",
     }

@@ -11,7 +11,9 @@ from service.logs import JsonFormatter
 
 def add_service_commands(subparsers: Any) -> None:
     """Add ``serve`` and ``token`` to the ``vocml`` command's subparsers."""
-    p = subparsers.add_parser("serve", help="run the REST API and dashboard (SQLite under ./var unless VOCML_DATABASE_URL)")
+    p = subparsers.add_parser(
+        "serve", help="run the REST API and dashboard (SQLite under ./var unless VOCML_DATABASE_URL)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
@@ -62,7 +64,10 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     for t in rows:
         teams = ",".join(t["teams"]) if t["teams"] else "(all)"
         revoked = t["revoked_at"].isoformat(timespec="seconds") if t["revoked_at"] else ""
-        print(f"{t['id']:>4}  {t['name']:<24} {t['role']:<9} {teams:<24} {t['created_at'].isoformat(timespec='seconds'):<20} {revoked}")
+        print(
+            f"{t['id']:>4}  {t['name']:<24} {t['role']:<9} {teams:<24} "
+            f"{t['created_at'].isoformat(timespec='seconds'):<20} {revoked}"
+        )
     return 0
 
 

@@ -57,7 +57,9 @@ def parse_view(period: str | None, start: str | None, end: str | None) -> View:
             except ValueError:
                 day = None
             if day is None or not FIRST_DAY <= day <= LAST_DAY:
-                raise ConfigError(f"{name} must be a date like 2026-03-31 between {FIRST_DAY} and {LAST_DAY}, got {raw!r}")
+                raise ConfigError(
+                    f"{name} must be a date like 2026-03-31 between {FIRST_DAY} and {LAST_DAY}, got {raw!r}"
+                )
             parsed.append(day)
         else:
             parsed.append(None)
@@ -281,6 +283,7 @@ def scorecard_rows(history: Sequence[dict[str, Any]], trend: TeamTrend, period: 
         for p in trend.points
     ]
     out = []
+
     def current(points: list[MeasuredPoint], day: date) -> MeasuredPoint | None:
         found = measured_at(points, day)
         if found is not None and period_end(found.start, period) < day:

@@ -8,8 +8,19 @@ import sys
 from datetime import UTC, datetime
 
 SAFE_FIELDS = (
-    "event", "method", "route", "status", "duration_ms", "token", "batch", "bytes", "rows", "code", "path",
-    "resume_from", "model",
+    "event",
+    "method",
+    "route",
+    "status",
+    "duration_ms",
+    "token",
+    "batch",
+    "bytes",
+    "rows",
+    "code",
+    "path",
+    "resume_from",
+    "model",
 )
 
 

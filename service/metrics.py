@@ -113,7 +113,9 @@ class Metrics:
                     out.append(f'vocml_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {cumulative}')
                 count = self.latency_count[(method, route)]
                 out.append(f'vocml_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {count}')
-                out.append(f"vocml_http_request_duration_seconds_sum{{{labels}}} {self.latency_sum[(method, route)]:.6f}")
+                out.append(
+                    f"vocml_http_request_duration_seconds_sum{{{labels}}} {self.latency_sum[(method, route)]:.6f}"
+                )
                 out.append(f"vocml_http_request_duration_seconds_count{{{labels}}} {count}")
             for name, value, help_text in (
                 ("vocml_texts_classified_total", self.texts_classified, "Texts classified (API and batches)."),

@@ -255,7 +255,8 @@ class BodyLimitMiddleware:
             for name, value in scope.get("headers", []):
                 if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                     body = problem(
-                        413, "Content too large",
+                        413,
+                        "Content too large",
                         f"the request body is over the {self.max_bytes:,}-byte limit; send fewer items per request",
                         code="payload_too_large",
                     )

@@ -18,7 +18,6 @@ RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a record's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-
 def _clean(value: str) -> str:
     problem = text_problem(value)
     if problem is not None:
@@ -33,7 +32,12 @@ TEAM_PATTERN = f"^(?=[\\s\\S]*\\S)[^,/{CONTROL_CLASS}]*$"
 DAY_PATTERN = "^(19\\d\\d|2[01]\\d\\d)-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])$"  # the range the stores take
 DayQ = Annotated[
     date | None,
-    Query(ge=FIRST_DAY, le=LAST_DAY, description="YYYY-MM-DD, 1900-01-01 to 2199-12-31", json_schema_extra={"pattern": DAY_PATTERN}),
+    Query(
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description="YYYY-MM-DD, 1900-01-01 to 2199-12-31",
+        json_schema_extra={"pattern": DAY_PATTERN},
+    ),
 ]
 CleanStr = Annotated[str, AfterValidator(_clean), Field(json_schema_extra={"pattern": CLEAN_PATTERN})]
 TeamName = Annotated[

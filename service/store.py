@@ -49,7 +49,9 @@ def existing_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> set[tupl
     return found
 
 
-def record_row(rec: Record, pred: Prediction, *, batch_id: str | None, default_time: datetime, now: datetime) -> dict[str, Any]:
+def record_row(
+    rec: Record, pred: Prediction, *, batch_id: str | None, default_time: datetime, now: datetime
+) -> dict[str, Any]:
     """The ``records`` row for a validated record and its prediction."""
     created = to_utc_naive(rec.created_at) if rec.created_at is not None else default_time
     return {
@@ -67,7 +69,9 @@ def record_row(rec: Record, pred: Prediction, *, batch_id: str | None, default_t
         "prediction": {
             "scores": pred.scores,
             "cues": pred.cues,
-            "evidence": [{"phrase": e.phrase, "start": e.start, "end": e.end, "weight": e.weight} for e in pred.evidence],
+            "evidence": [
+                {"phrase": e.phrase, "start": e.start, "end": e.end, "weight": e.weight} for e in pred.evidence
+            ],
         },
         "reviewed_label": None,
         "reviewed_by": None,
@@ -183,9 +187,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 SELECT_COLUMNS = [
-    records.c.id, records.c.external_id, records.c.team, records.c.source, records.c.rep, records.c.created_at,
-    records.c.text, records.c.label, records.c.confidence, records.c.uncertain, records.c.prediction,
-    records.c.reviewed_label, records.c.reviewed_by, records.c.reviewed_at, records.c.batch_id,
+    records.c.id,
+    records.c.external_id,
+    records.c.team,
+    records.c.source,
+    records.c.rep,
+    records.c.created_at,
+    records.c.text,
+    records.c.label,
+    records.c.confidence,
+    records.c.uncertain,
+    records.c.prediction,
+    records.c.reviewed_label,
+    records.c.reviewed_by,
+    records.c.reviewed_at,
+    records.c.batch_id,
 ]
 
 
@@ -217,7 +233,9 @@ def page_records(
     return rows, next_cursor
 
 
-def iter_records(engine: Engine, f: RecordFilter, principal: Principal, *, page: int = 1000) -> Iterator[dict[str, Any]]:
+def iter_records(
+    engine: Engine, f: RecordFilter, principal: Principal, *, page: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Every matching record, newest first, read page by page (for streamed exports)."""
     cursor: str | None = None
     while True:
@@ -290,7 +308,13 @@ def review_record(engine: Engine, record_id: int, label: str, principal: Princip
                 continue  # a concurrent review won; read again
             day_row = conn.execute(sa.select(records.c.day).where(records.c.id == record_id)).scalar_one()
             source = row["source"] or ""
-            old_key = (row["team"], source, day_row, previous or row["label"], "model" if previous is None else "review")
+            old_key = (
+                row["team"],
+                source,
+                day_row,
+                previous or row["label"],
+                "model" if previous is None else "review",
+            )
             moves: Counter[CountKey] = Counter({old_key: -1})
             moves[(row["team"], source, day_row, label, "review")] += 1  # the same key again nets to no change
             upsert_counts(conn, dict(moves))

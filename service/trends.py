@@ -72,7 +72,11 @@ def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str
     call = nf_call / n_call if n_call else None
     cust = nf_cust / n_cust if n_cust else None
     out: dict[str, float | None] = {
-        "call_note_share": call, "customer_comment_share": cust, "gap": None, "ci_low": None, "ci_high": None,
+        "call_note_share": call,
+        "customer_comment_share": cust,
+        "gap": None,
+        "ci_low": None,
+        "ci_high": None,
     }
     if call is None or cust is None:
         return out
@@ -207,8 +211,12 @@ CountRow = tuple[str, str, date, str, str, int]  # team, source, day, label, kin
 
 
 def read_counts(
-    conn: Connection, *, teams: Sequence[str] | None, source: str | None = None,
-    start: date | None = None, end: date | None = None,
+    conn: Connection,
+    *,
+    teams: Sequence[str] | None,
+    source: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> list[CountRow]:
     """Rows of ``label_counts`` for the given teams (``None``: all), optionally one source and a day range."""
     c = label_counts.c
@@ -225,7 +233,11 @@ def read_counts(
 
 
 def trend_points(
-    rows: Iterable[CountRow], *, period: str, error_model: ErrorModel | None, draws: int = 200,
+    rows: Iterable[CountRow],
+    *,
+    period: str,
+    error_model: ErrorModel | None,
+    draws: int = 200,
     say_do_rows: Iterable[CountRow] | None = None,
 ) -> list[dict[str, Any]]:
     """One point per period with data, oldest first (see ``TrendPointOut``).
@@ -256,19 +268,21 @@ def trend_points(
             adj = adj_low = adj_high = None
         call = by_source[(start, "call_note")]
         cust = by_source[(start, "customer_comment")]
-        points.append({
-            "start": start,
-            "n": int(total.sum()),
-            "counts": {lab: int(total[i]) for lab, i in index.items()},
-            "reviewed": int(r.sum()),
-            "needs_first_share": x / k if k else None,
-            "ci_low": low,
-            "ci_high": high,
-            "adjusted_share": adj,
-            "adjusted_ci_low": adj_low,
-            "adjusted_ci_high": adj_high,
-            "say_do": say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
-        })
+        points.append(
+            {
+                "start": start,
+                "n": int(total.sum()),
+                "counts": {lab: int(total[i]) for lab, i in index.items()},
+                "reviewed": int(r.sum()),
+                "needs_first_share": x / k if k else None,
+                "ci_low": low,
+                "ci_high": high,
+                "adjusted_share": adj,
+                "adjusted_ci_low": adj_low,
+                "adjusted_ci_high": adj_high,
+                "say_do": say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
+            }
+        )
     return points
 
 
@@ -304,14 +318,16 @@ def team_summaries(conn: Connection, principal: Principal, *, period: str) -> li
             if latest_share is not None and previous_share is not None:
                 change = latest_share - previous_share
                 p_value = two_proportion_p(nf_now, nf_now + pf_now, nf_before, nf_before + pf_before)
-        out.append({
-            "team": team,
-            "records": records_per_team[team],
-            "latest_period": latest,
-            "latest_share": latest_share,
-            "previous_share": previous_share,
-            "change": change,
-            "p_value": p_value,
-            "significant": p_value is not None and p_value < 0.05,
-        })
+        out.append(
+            {
+                "team": team,
+                "records": records_per_team[team],
+                "latest_period": latest,
+                "latest_share": latest_share,
+                "previous_share": previous_share,
+                "change": change,
+                "p_value": p_value,
+                "significant": p_value is not None and p_value < 0.05,
+            }
+        )
     return out

@@ -25,8 +25,33 @@ CORPUS = [
 ]
 
 WORDS = st.sampled_from(
-    ["asked", "needed", "Invoice", "is", "wrong", "20%", "£5", "don't", "İstanbul", "ÉCOLE", "the", "demoed",
-     "off", "we", "sign", "today", "what", "x", "—", "...", "e.g.", "naïve", "ß", "Delivery", "late,"]
+    [
+        "asked",
+        "needed",
+        "Invoice",
+        "is",
+        "wrong",
+        "20%",
+        "£5",
+        "don't",
+        "İstanbul",
+        "ÉCOLE",
+        "the",
+        "demoed",
+        "off",
+        "we",
+        "sign",
+        "today",
+        "what",
+        "x",
+        "—",
+        "...",
+        "e.g.",
+        "naïve",
+        "ß",
+        "Delivery",
+        "late,",
+    ]
 )
 TEXTS = st.one_of(
     st.lists(WORDS, min_size=0, max_size=30).map(" ".join),

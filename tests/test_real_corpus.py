@@ -127,7 +127,9 @@ def _mirror(repo: str) -> Path | None:
 
 
 def _show(git_dir: Path, commit: str, path: str) -> str:
-    out = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True, check=True)
+    out = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True, check=True
+    )
     return out.stdout.decode("utf-8", "replace")
 
 
@@ -156,7 +158,11 @@ def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None
             lines = files[key][p["locator"]["line_start"] - 1 : p["locator"]["line_end"]]
             assert STAMP.sub("", "\n".join(lines), count=1).strip() == r["text"], r["id"]
             checked += 1
-        elif p["path"].endswith(".csv") and p["dataset"] not in OWN_CSV_LAYOUT and (n := _row_number(p["locator"])) is not None:
+        elif (
+            p["path"].endswith(".csv")
+            and p["dataset"] not in OWN_CSV_LAYOUT
+            and (n := _row_number(p["locator"])) is not None
+        ):
             if key not in files:
                 table = list(csv.reader(io.StringIO(_show(git_dir, p["commit"], p["path"]))))
                 files[key] = table if p["dataset"] in NO_HEADER else table[1:]

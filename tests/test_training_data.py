@@ -50,7 +50,9 @@ def test_unlabeled_pool_size() -> None:
 def test_no_training_text_is_a_near_duplicate_of_the_dev_set(gold) -> None:  # type: ignore[no-untyped-def]
     dev = [r.text for r in read_records(DEV)]
     train = [r.text for r in gold] + [r.text for r in read_records(POOL)]
-    train += [r.text for split in ("train", "dev", "test") for r in read_records(ROOT / "data" / "real" / f"{split}.jsonl")]
+    train += [
+        r.text for split in ("train", "dev", "test") for r in read_records(ROOT / "data" / "real" / f"{split}.jsonl")
+    ]
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True).fit(dev + train)
     sims = (vec.transform(train) @ vec.transform(dev).T).tocsr()
     worst = sims.max(axis=1).toarray().ravel()

@@ -165,7 +165,9 @@ def load_model(model_dir: str | os.PathLike[str] | None = None, *, threshold: fl
     threshold = card.threshold if threshold is None else threshold
     compiled_path = directory / COMPILED_FILE
     if not card.inference_sha256:
-        raise ModelArtifactError(f"model {directory} has no compiled numbers ({COMPILED_FILE}); retrain with `vocml train`")
+        raise ModelArtifactError(
+            f"model {directory} has no compiled numbers ({COMPILED_FILE}); retrain with `vocml train`"
+        )
     _check_file(compiled_path, card.inference_sha256, "load")
     try:
         compiled = CompiledModel.load(compiled_path)

@@ -63,7 +63,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"cross-validated macro-F1 {m['macro_f1']:.3f}, ECE {m.get('ece', 0):.3f} over {m['n']} training rows")
     if "calibration" in m:
         c = m["calibration"]
-        print(f"calibrated on {c['path']} ({c['n']} rows): log-loss {c['log_loss_before']:.3f} -> {c['log_loss_after']:.3f}")
+        print(
+            f"calibrated on {c['path']} ({c['n']} rows): "
+            f"log-loss {c['log_loss_before']:.3f} -> {c['log_loss_after']:.3f}"
+        )
     return 0
 
 
@@ -115,8 +118,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         card.evaluations[evaluation_key(args.data)] = {
             k: result[k]
             for k in (
-                "n", "macro_f1", "accuracy", "ece", "direction", "per_label", "per_source", "per_domain", "hard",
-                "confusion", "reliability", "cue_precision",
+                "n",
+                "macro_f1",
+                "accuracy",
+                "ece",
+                "direction",
+                "per_label",
+                "per_source",
+                "per_domain",
+                "hard",
+                "confusion",
+                "reliability",
+                "cue_precision",
             )
             if k in result
         }
@@ -211,8 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output directory (default: models/<version>)")
     p.add_argument("--version", default=_default_version(), help="model version recorded in the card")
     p.add_argument("--seed", type=int, default=0, help="cross-validation seed")
-    p.add_argument("--folds", type=int, default=0, help="cross-validation folds over the training rows (default 0: none; held-out figures come from `vocml evaluate`)")
-    p.add_argument("--config", type=Path, help="TOML file with [pipeline] parameters and [data] files (default: data/train.toml)")
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="cross-validation folds over the training rows "
+        "(default 0: none; held-out figures come from `vocml evaluate`)",
+    )
+    p.add_argument(
+        "--config", type=Path, help="TOML file with [pipeline] parameters and [data] files (default: data/train.toml)"
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a pipeline parameter")
     p.set_defaults(func=cmd_train)
 

@@ -39,7 +39,8 @@ def check_pipeline(pipeline: Pipeline) -> None:
         "features__word preprocessor, tokenizer, strip_accents and stop_words must be unset": any(
             getattr(word, a, None) is not None for a in ("preprocessor", "tokenizer", "strip_accents", "stop_words")
         ),
-        "features__word__ngram_range must be (1, 1) or (1, 2)": tuple(getattr(word, "ngram_range", ())) not in ((1, 1), (1, 2)),
+        "features__word__ngram_range must be (1, 1) or (1, 2)": tuple(getattr(word, "ngram_range", ()))
+        not in ((1, 1), (1, 2)),
         "features__word__norm must be 'l2'": getattr(word, "norm", None) != "l2",
         "features__word__use_idf must be True": not getattr(word, "use_idf", False),
         "features__word__binary must be False": bool(getattr(word, "binary", True)),

@@ -98,13 +98,18 @@ def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Cue]:
         if not phrases or any(not p.strip() for p in phrases):
             raise ConfigError(f"{where}: needs at least one phrase and no empty ones")
         registry[entry["name"]] = Cue(
-            entry["name"], entry["label"], entry["title"], entry["description"],
-            tuple(dict.fromkeys(phrases)), entry["when_negated"],
+            entry["name"],
+            entry["label"],
+            entry["title"],
+            entry["description"],
+            tuple(dict.fromkeys(phrases)),
+            entry["when_negated"],
         )
     for cue in registry.values():
         if cue.when_negated not in NEGATION_RULES and cue.when_negated not in registry:
             raise ConfigError(
-                f"{path.name}: cue {cue.name!r}: when_negated must be a cue name, 'drop' or 'keep', not {cue.when_negated!r}"
+                f"{path.name}: cue {cue.name!r}: when_negated must be a cue name, 'drop' or 'keep', "
+                f"not {cue.when_negated!r}"
             )
     return registry
 

@@ -98,8 +98,10 @@ def text_problem(value: str) -> str | None:
             "Unicode text; re-encode the source as UTF-8 or remove that character"
         )
     if (m := _CONTROL.search(value)) is not None:
-        what = "a NUL character (\\x00), which databases refuse" if m.group() == "\x00" else (
-            f"a control character (U+{ord(m.group()):04X})"
+        what = (
+            "a NUL character (\\x00), which databases refuse"
+            if m.group() == "\x00"
+            else (f"a control character (U+{ord(m.group()):04X})")
         )
         return f"contains {what} at character {m.start()}; remove it"
     return None
@@ -157,7 +159,9 @@ def validate_row(
         DataError: naming ``line``, the field and the fix (and the row's ``id`` as ``record_id``).
     """
     try:
-        return _validate_row(row, line=line, max_chars=max_chars, require_label=require_label, require_team=require_team)
+        return _validate_row(
+            row, line=line, max_chars=max_chars, require_label=require_label, require_team=require_team
+        )
     except DataError as e:
         raw_id = row.get("id")
         if e.field != "id" and isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
@@ -166,9 +170,7 @@ def validate_row(
         raise
 
 
-def _validate_row(
-    row: dict[str, Any], *, line: int, max_chars: int, require_label: bool, require_team: bool
-) -> Record:
+def _validate_row(row: dict[str, Any], *, line: int, max_chars: int, require_label: bool, require_team: bool) -> Record:
     text = row.get("text")
     if text is None:
         raise EmptyTextError("is missing; every record needs a non-empty 'text'", line=line, field="text")
@@ -456,7 +458,9 @@ def iter_rows(
     packed = packed_format(stream.peek(512)[:512])  # type: ignore[attr-defined]
     if packed is not None:
         raise DataError(
-            f"the file is {packed}, not CSV or JSONL text; unpack it and send the CSV or JSONL inside", line=1, field="file"
+            f"the file is {packed}, not CSV or JSONL text; unpack it and send the CSV or JSONL inside",
+            line=1,
+            field="file",
         )
     if fmt is None:
         fmt = detect_format(name, stream.peek(64)[:64])  # type: ignore[attr-defined]

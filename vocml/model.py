@@ -194,7 +194,9 @@ class Classifier:
         """The model version from its card."""
         return self.card.version if self.card else None
 
-    def _blocks(self, texts: list[str]) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans]:
+    def _blocks(
+        self, texts: list[str]
+    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans]:
         """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once).
 
         Raises:

@@ -35,7 +35,6 @@ class NgramBatch(NamedTuple):
     doc: tuple[Doc, list[int]] | None  # the batch Doc and each text's first token, given a tokenizer
 
 
-
 @dataclass(frozen=True)
 class NgramBlock:
     """What a fitted tf-idf vectorizer computes with: its vocabulary and idf, and its settings."""
@@ -58,7 +57,6 @@ class NgramBlock:
             dtype=np.dtype(vectorizer.dtype if dtype is None else dtype),
             token_pattern=vectorizer.token_pattern if vectorizer.analyzer == "word" else "",
         )
-
 
 
 class NgramFeatures:
@@ -156,7 +154,14 @@ class NgramFeatures:
         self._occ_ends.append([c for c, _, _ in occ], [en for _, _, en in occ])
         if toks:
             tok = self.tokens.get
-            info = (tok(toks[0], -1), tok(toks[-1], -1), matches[0].end(), matches[-1].start(), len(chunk), len(low) != len(chunk))
+            info = (
+                tok(toks[0], -1),
+                tok(toks[-1], -1),
+                matches[0].end(),
+                matches[-1].start(),
+                len(chunk),
+                len(low) != len(chunk),
+            )
         else:
             info = (-2, -2, 0, 0, len(chunk), len(low) != len(chunk))
         self._new_info.append(info)
@@ -210,7 +215,9 @@ class NgramFeatures:
             chunks = text.split()
             found = list(map(get, chunks))
             if None in found:
-                found = [i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)]
+                found = [
+                    i if i is not None else (get(c) if c in ids else add(c)) for i, c in zip(found, chunks, strict=True)
+                ]
             seq += found  # type: ignore[arg-type]  # every None was replaced just above
             lengths.append(len(found))
         self._flush()
@@ -230,7 +237,11 @@ class NgramFeatures:
         if n <= FEW_TEXTS:  # gather and merge with numpy: scipy's constructors cost more for a few rows
             r, c, d = self._word_rows.gather(seq_a, rows)
             if pairs is not None:
-                r, c, d = np.concatenate([r, pairs[0]]), np.concatenate([c, pairs[1]]), np.concatenate([d, np.ones(len(pairs[0]))])
+                r, c, d = (
+                    np.concatenate([r, pairs[0]]),
+                    np.concatenate([c, pairs[1]]),
+                    np.concatenate([d, np.ones(len(pairs[0]))]),
+                )
             word = merge(n, r, c, d, len(self.word_idf))
             char = merge(n, *self._char_rows.gather(seq_a, rows), len(self._char_idf))
         else:
@@ -247,7 +258,9 @@ class NgramFeatures:
         word_block = sp.csr_matrix((word_data, word[1], word[2]), shape=(n, len(self.word_idf)))
         char_data = char[0].astype(np.float64)
         weigh_tfidf(char_data, char[1], char[2], self._char_idf, sublinear=self.char_sublinear)
-        char_block = sp.csr_matrix((char_data.astype(self.char_dtype), char[1], char[2]), shape=(n, len(self._char_idf)))
+        char_block = sp.csr_matrix(
+            (char_data.astype(self.char_dtype), char[1], char[2]), shape=(n, len(self._char_idf))
+        )
         spans = NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
         doc = self._doc(texts, seq_a, row_ptr) if self.tokenizer is not None else None
         return NgramBatch(word_block, char_block, spans, doc)

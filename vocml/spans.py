@@ -69,7 +69,9 @@ class NgramSpans:
         at = np.minimum(np.searchsorted(asked, keys), len(asked) - 1)
         hit = asked[at] == keys
         shifted = self._shifted_rows(info)
-        for row, w, s, e in zip(r[hit].tolist(), asked_w[at[hit]].tolist(), s_a[hit].tolist(), e_a[hit].tolist(), strict=True):
+        for row, w, s, e in zip(
+            r[hit].tolist(), asked_w[at[hit]].tolist(), s_a[hit].tolist(), e_a[hit].tolist(), strict=True
+        ):
             if row not in shifted:
                 out[row].append((w, s, e))
         if shifted:  # lower-casing moved characters in these texts: search them in the original text
@@ -105,8 +107,9 @@ class NgramSpans:
         return set(self.rows[shifted].tolist()) if shifted.any() else set()
 
 
-
-def locate_ngrams(text: str, pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool) -> list[Occurrence]:
+def locate_ngrams(
+    text: str, pattern: re.Pattern[str], vocabulary: dict[str, int], *, bigrams: bool
+) -> list[Occurrence]:
     """Where each vocabulary unigram (and bigram) occurs in ``text``, tokens lower-cased one by one."""
     matches = list(pattern.finditer(text))
     tokens = [m.group().lower() for m in matches]

@@ -19,12 +19,13 @@ def expand(indptr: np.ndarray, seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return at, idx
 
 
-def merge(n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def merge(
+    n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum the values of repeated ``(row, column)`` pairs: a canonical CSR's ``(data, indices, indptr)``."""
     keys, inverse = np.unique(rows * width + cols, return_inverse=True)
     sums = np.bincount(inverse, weights=values, minlength=len(keys))
     return sums, (keys % width).astype(np.int32), np.searchsorted(keys // width, np.arange(n + 1)).astype(np.int32)
-
 
 
 class GrowingRows:

@@ -128,8 +128,10 @@ class ChunkTokenizer:
         unknown = [c for entries in per_text if entries for c in entries if isinstance(c, str)]
         if unknown:
             self._learn(unknown)
-            per_text = [self._entries(text) if entries and any(isinstance(c, str) for c in entries) else entries
-                        for text, entries in zip(texts, per_text, strict=True)]
+            per_text = [
+                self._entries(text) if entries and any(isinstance(c, str) for c in entries) else entries
+                for text, entries in zip(texts, per_text, strict=True)
+            ]
         parts: list[tuple[list[int], list[bool]]] = []
         bounds = [0]
         size = 0

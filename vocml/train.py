@@ -72,7 +72,9 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"cannot read config {path}: {e}") from e
     unknown = set(raw) - {"pipeline", "data"}
     if unknown:
-        raise ConfigError(f"unknown table(s) {', '.join(sorted(unknown))} in {path}; only [pipeline] and [data] are read")
+        raise ConfigError(
+            f"unknown table(s) {', '.join(sorted(unknown))} in {path}; only [pipeline] and [data] are read"
+        )
     return raw
 
 
@@ -98,7 +100,7 @@ def load_data_config(path: str | os.PathLike[str]) -> tuple[list[tuple[Path, flo
     files = []
     for entry in table.get("train", []):
         if not isinstance(entry, dict) or "path" not in entry:
-            raise ConfigError(f"[data] train entries in {path} need a path, e.g. {{path = \"gold.jsonl\", weight = 1.0}}")
+            raise ConfigError(f'[data] train entries in {path} need a path, e.g. {{path = "gold.jsonl", weight = 1.0}}')
         weight = float(entry.get("weight", 1.0))
         if not weight > 0:
             raise ConfigError(f"[data] weight of {entry['path']} in {path} must be above 0")

@@ -35,8 +35,12 @@ UPLOAD_BODY = {
 
 
 @router.post(
-    "/batches", summary="Upload a CSV or JSONL file", status_code=202, response_model=BatchCreatedOut,
-    openapi_extra=UPLOAD_BODY, responses={200: {"model": BatchCreatedOut, "description": "the same file was uploaded before"}},
+    "/batches",
+    summary="Upload a CSV or JSONL file",
+    status_code=202,
+    response_model=BatchCreatedOut,
+    openapi_extra=UPLOAD_BODY,
+    responses={200: {"model": BatchCreatedOut, "description": "the same file was uploaded before"}},
 )
 async def upload_batch(
     request: Request, engine: EngineDep, settings: SettingsDep, principal: UploaderDep
@@ -64,8 +68,18 @@ def list_batches(
     """Newest first: id, status, file name and counters."""
     c = batches_table.c
     stmt = (
-        sa.select(c.id, c.status, c.filename, c.scope, c.rows_total, c.rows_stored, c.rows_rejected,
-                  c.rows_duplicate, c.created_at, c.finished_at)
+        sa.select(
+            c.id,
+            c.status,
+            c.filename,
+            c.scope,
+            c.rows_total,
+            c.rows_stored,
+            c.rows_rejected,
+            c.rows_duplicate,
+            c.created_at,
+            c.finished_at,
+        )
         .order_by(c.created_at.desc())
         .limit(limit * 5 if principal.teams is not None else limit)
     )
@@ -89,6 +103,11 @@ def read_batch(
     """Status, counters, one page of rejected rows (``errors_offset``, ``errors_limit``) and one page of
     rows skipped because their id was already stored (``duplicates_offset``, ``duplicates_limit``)."""
     return get_batch(
-        engine, batch_id, principal, offset=errors_offset, limit=errors_limit,
-        duplicates_offset=duplicates_offset, duplicates_limit=duplicates_limit,
+        engine,
+        batch_id,
+        principal,
+        offset=errors_offset,
+        limit=errors_limit,
+        duplicates_offset=duplicates_offset,
+        duplicates_limit=duplicates_limit,
     )

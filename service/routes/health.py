@@ -26,7 +26,9 @@ def healthz(request: Request, engine: EngineDep) -> dict[str, object]:
 
 
 @router.get(
-    "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics(request: Request, principal: AdminDep) -> PlainTextResponse:

@@ -54,8 +54,20 @@ def list_records(
 
 
 EXPORT_COLUMNS = [
-    "id", "external_id", "team", "source", "rep", "created_at", "label", "model_label", "confidence", "uncertain",
-    "reviewed_by", "reviewed_at", "cues", "text",
+    "id",
+    "external_id",
+    "team",
+    "source",
+    "rep",
+    "created_at",
+    "label",
+    "model_label",
+    "confidence",
+    "uncertain",
+    "reviewed_by",
+    "reviewed_at",
+    "cues",
+    "text",
 ]
 
 
@@ -71,13 +83,24 @@ def _csv_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> I
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for row in iter_records(engine, filters, principal):
-        writer.writerow([
-            row["id"], _cell(row["external_id"]), _cell(row["team"]), row["source"], _cell(row["rep"]),
-            row["created_at"].isoformat(), row["reviewed_label"] or row["label"], row["label"],
-            row["confidence"], row["uncertain"], _cell(row["reviewed_by"]),
-            row["reviewed_at"].isoformat() if row["reviewed_at"] else "",
-            " ".join((row["prediction"] or {}).get("cues", [])), _cell(row["text"]),
-        ])
+        writer.writerow(
+            [
+                row["id"],
+                _cell(row["external_id"]),
+                _cell(row["team"]),
+                row["source"],
+                _cell(row["rep"]),
+                row["created_at"].isoformat(),
+                row["reviewed_label"] or row["label"],
+                row["label"],
+                row["confidence"],
+                row["uncertain"],
+                _cell(row["reviewed_by"]),
+                row["reviewed_at"].isoformat() if row["reviewed_at"] else "",
+                " ".join((row["prediction"] or {}).get("cues", [])),
+                _cell(row["text"]),
+            ]
+        )
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -86,7 +109,9 @@ def _csv_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> I
 
 
 @router.get(
-    "/export.csv", summary="Export records as CSV (same filters)", response_class=StreamingResponse,
+    "/export.csv",
+    summary="Export records as CSV (same filters)",
+    response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
 def export_csv(engine: EngineDep, principal: ViewerDep, filters: FilterDep) -> StreamingResponse:
@@ -124,8 +149,10 @@ def _review_lines(engine: Engine, filters: RecordFilter, principal: Principal) -
 
 
 @router.get(
-    "/reviews/export", summary="Reviewed records in the training data contract (JSONL)",
-    response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}},
+    "/reviews/export",
+    summary="Reviewed records in the training data contract (JSONL)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
 )
 def export_reviews(
     engine: EngineDep,

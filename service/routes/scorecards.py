@@ -23,7 +23,9 @@ class ScorecardIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     period_start: date = Field(
-        ge=FIRST_DAY, le=LAST_DAY, description="first day of the period the scorecard is for, YYYY-MM-DD",
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description="first day of the period the scorecard is for, YYYY-MM-DD",
         json_schema_extra={"pattern": DAY_PATTERN},
     )
     scores: dict[str, Any] = Field(

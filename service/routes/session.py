@@ -28,8 +28,13 @@ def sign_in(body: SessionIn, response: Response, engine: EngineDep, settings: Se
     principal = authenticate_token(engine, body.token.strip())
     session_id = create_session(engine, principal, settings.session_ttl_seconds)
     response.set_cookie(
-        SESSION_COOKIE, session_id, max_age=settings.session_ttl_seconds, httponly=True,
-        samesite="lax", secure=settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        session_id,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
     )
     return _who(principal)
 

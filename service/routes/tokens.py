@@ -30,7 +30,9 @@ def tokens(engine: EngineDep, principal: AdminDep) -> list[dict[str, Any]]:
         return [t for t in list_tokens(conn) if _manageable(principal, t["teams"])]
 
 
-@router.post("/tokens", summary="Create a token (its secret is shown once)", status_code=201, response_model=TokenCreatedOut)
+@router.post(
+    "/tokens", summary="Create a token (its secret is shown once)", status_code=201, response_model=TokenCreatedOut
+)
 def new_token(body: TokenIn, engine: EngineDep, principal: AdminDep) -> dict[str, Any]:
     """Create a token with a role and optional teams."""
     teams = parse_teams(body.teams) if body.teams is not None else None

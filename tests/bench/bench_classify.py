@@ -140,7 +140,8 @@ def main() -> None:
             assert lines == args.n, f"expected {args.n} output rows, got {lines}"
             rounds.append((args.n / vocml_s, args.n / bare_s, peak))
             print(
-                f"round {r}: vocml classify --workers {args.workers} {args.n / vocml_s:,.0f} texts/s ({vocml_s:.1f} s), "
+                f"round {r}: vocml classify --workers {args.workers} "
+                f"{args.n / vocml_s:,.0f} texts/s ({vocml_s:.1f} s), "
                 f"peak memory {peak / 2**20:,.0f} MiB; bare TF-IDF + LR (1 process) {args.n / bare_s:,.0f} texts/s "
                 f"({bare_s:.1f} s); ratio {bare_s / vocml_s:.2f}"
             )

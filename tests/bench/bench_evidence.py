@@ -39,7 +39,9 @@ def main() -> None:
             inside_right += ok and ok_label
     print(f"{len(marks)} texts, {sum(len(m['spans']) for m in marks)} marked phrases; model label right on {right}")
     print(f"evidence precision: {inside}/{shown} = {inside / shown:.3f} of all shown phrases")
-    print(f"  on texts the model labelled right: {inside_right}/{shown_right} = {inside_right / max(shown_right, 1):.3f}")
+    print(
+        f"  on texts the model labelled right: {inside_right}/{shown_right} = {inside_right / max(shown_right, 1):.3f}"
+    )
 
 
 if __name__ == "__main__":

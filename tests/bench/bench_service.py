@@ -219,7 +219,11 @@ def start_bare(tmp: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT)])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "bare.log").open("wb"),
+        [sys.executable, "-c", code],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "bare.log").open("wb"),
     )
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     return proc
@@ -248,7 +252,9 @@ def upload_csv(url: str, headers: dict[str, str], tmp: Path, n: int) -> dict[str
             fh.write(f'u{i},"{text} #{i}",{teams[i % len(teams)]},{source},{day.isoformat()}\n')
     started = time.perf_counter()
     with path.open("rb") as fh:
-        r = httpx.post(f"{url}/v1/batches", files={"file": ("upload.csv", fh, "text/csv")}, headers=headers, timeout=600)
+        r = httpx.post(
+            f"{url}/v1/batches", files={"file": ("upload.csv", fh, "text/csv")}, headers=headers, timeout=600
+        )
     if r.status_code != 202:
         raise SystemExit(f"upload returned {r.status_code}: {r.text[:300]}")
     batch_id = r.json()["id"]
@@ -271,7 +277,9 @@ def insert_million(db: Path, n: int, teams: int = 10, days: int = 730) -> None:
     rng = random.Random(5)
     labels = ["pitch_first", "needs_first", "no_signal"]
     sources = ["call_note", "customer_comment"]
-    prediction = json.dumps({"scores": {"pitch_first": 0.4, "needs_first": 0.4, "no_signal": 0.2}, "cues": [], "evidence": []})
+    prediction = json.dumps(
+        {"scores": {"pitch_first": 0.4, "needs_first": 0.4, "no_signal": 0.2}, "cues": [], "evidence": []}
+    )
     first = date(2024, 1, 1)
     counts: Counter[tuple[str, str, str, str]] = Counter()
     con = sqlite3.connect(db, timeout=60)
@@ -285,18 +293,35 @@ def insert_million(db: Path, n: int, teams: int = 10, days: int = 730) -> None:
         label = labels[rng.choices(range(3), weights=(4, 4, 2))[0]]
         source = sources[i % 2]
         counts[(team, source, day.isoformat(), label)] += 1
-        batch.append((team, f"m{i}", f"synthetic text {i}", source, f"{day.isoformat()} 12:00:00.000000",
-                      day.isoformat(), label, 0.8, 0, prediction, now))
+        batch.append(
+            (
+                team,
+                f"m{i}",
+                f"synthetic text {i}",
+                source,
+                f"{day.isoformat()} 12:00:00.000000",
+                day.isoformat(),
+                label,
+                0.8,
+                0,
+                prediction,
+                now,
+            )
+        )
         if len(batch) == 50_000:
             con.executemany(
                 "INSERT INTO records (team, external_id, text, source, created_at, day, label, confidence, uncertain,"
-                " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch)
+                " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                batch,
+            )
             con.commit()
             batch = []
     if batch:
         con.executemany(
             "INSERT INTO records (team, external_id, text, source, created_at, day, label, confidence, uncertain,"
-            " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch)
+            " prediction, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            batch,
+        )
     con.executemany(
         "INSERT INTO label_counts (team, source, day, label, kind, n) VALUES (?,?,?,?,'model',?)"
         " ON CONFLICT (team, source, day, label, kind) DO UPDATE SET n = n + excluded.n",
@@ -313,7 +338,9 @@ def trends_p50(url: str, headers: dict[str, str], rounds: int = 30) -> dict[str,
             samples = []
             for i in range(rounds):
                 t0 = time.perf_counter()
-                r = client.get(f"{url}/v1/trends", params={"team": f"team{i % 10:02d}", "period": period}, headers=headers)
+                r = client.get(
+                    f"{url}/v1/trends", params={"team": f"team{i % 10:02d}", "period": period}, headers=headers
+                )
                 samples.append((time.perf_counter() - t0) * 1000)
                 if r.status_code != 200 or not r.json()["points"]:
                     raise SystemExit(f"trends returned {r.status_code}: {r.text[:200]}")
@@ -326,11 +353,15 @@ def trends_p50(url: str, headers: dict[str, str], rounds: int = 30) -> dict[str,
 
 def print_classify(args: argparse.Namespace, results: dict[str, Any]) -> None:
     v, b = results["vocml"], results["bare"]
-    print(f"POST /v1/classify, 1 text, concurrency {args.concurrency}, {args.requests} requests, --workers {args.workers}")
+    print(
+        f"POST /v1/classify, 1 text, concurrency {args.concurrency}, {args.requests} requests, --workers {args.workers}"
+    )
     print(f"  vocml serve         p50 {v['p50_ms']:6.1f} ms  p99 {v['p99_ms']:6.1f} ms  {v['rps']:7.1f} req/s")
     print(f"  bare TF-IDF + LR    p50 {b['p50_ms']:6.1f} ms  p99 {b['p99_ms']:6.1f} ms  {b['rps']:7.1f} req/s")
-    print(f"  throughput ratio vocml / bare: {v['rps'] / b['rps']:.2f}  "
-          f"(target >= {TARGETS['ratio']}; p99 target <= {TARGETS['p99_ms']:.0f} ms)")
+    print(
+        f"  throughput ratio vocml / bare: {v['rps'] / b['rps']:.2f}  "
+        f"(target >= {TARGETS['ratio']}; p99 target <= {TARGETS['p99_ms']:.0f} ms)"
+    )
 
 
 def main() -> None:
@@ -385,11 +416,17 @@ def main() -> None:
             stop(proc)
     print_classify(args, results)
     u, t = results["upload"], results["trends"]
-    print(f"upload {args.rows:,} rows ({u['mb']:.1f} MB CSV) until done: {u['seconds']:.1f} s, {u['rows_per_s']:,.0f} rows/s "
-          f"(target <= {TARGETS['upload_s']:.0f} s)")
-    print(f"GET /v1/trends over {args.records + args.rows:,} records: p50 week {t['week']:.1f} ms, month {t['month']:.1f} ms "
-          f"(target <= {TARGETS['trends_p50_ms']:.0f} ms); GET /v1/teams {t['teams']:.1f} ms "
-          f"(records inserted in {results['insert_s']:.1f} s)")
+    print(
+        f"upload {args.rows:,} rows ({u['mb']:.1f} MB CSV) until done: "
+        f"{u['seconds']:.1f} s, {u['rows_per_s']:,.0f} rows/s "
+        f"(target <= {TARGETS['upload_s']:.0f} s)"
+    )
+    print(
+        f"GET /v1/trends over {args.records + args.rows:,} records: "
+        f"p50 week {t['week']:.1f} ms, month {t['month']:.1f} ms "
+        f"(target <= {TARGETS['trends_p50_ms']:.0f} ms); GET /v1/teams {t['teams']:.1f} ms "
+        f"(records inserted in {results['insert_s']:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

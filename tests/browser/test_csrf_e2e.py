@@ -33,7 +33,9 @@ csrf-1,Planted by another site,North</textarea></form>
     return httpd
 
 
-def test_issue_11_item_6_a_cross_origin_form_post_with_the_session_cookie_is_refused(server: Server, new_page, shot) -> None:
+def test_issue_11_item_6_a_cross_origin_form_post_with_the_session_cookie_is_refused(
+    server: Server, new_page, shot
+) -> None:
     page = new_page()
     page.goto(server.url + "/")
     page.wait_for_url(re.compile(r"/signin"))

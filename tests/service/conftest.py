@@ -75,8 +75,13 @@ class FakeClassifier:
                 evidence = [Evidence(text[start : start + len(word)], start, start + len(word), 1.0)]
             out.append(
                 Prediction(
-                    id=item_id, label=label, confidence=confidence, scores=scores,
-                    uncertain=confidence < self.threshold, cues=[], evidence=evidence,
+                    id=item_id,
+                    label=label,
+                    confidence=confidence,
+                    scores=scores,
+                    uncertain=confidence < self.threshold,
+                    cues=[],
+                    evidence=evidence,
                 )
             )
         return out
@@ -108,7 +113,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, spool_dir=tmp_path / "spool", batch_stale_seconds=0.0, poll_seconds=0.05,
+        database_url=database_url,
+        spool_dir=tmp_path / "spool",
+        batch_stale_seconds=0.0,
+        poll_seconds=0.05,
         bootstrap_draws=100,
     )
 
@@ -117,8 +125,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def sqlite_settings(tmp_path: Path) -> Settings:
     """SQLite only (large or timing-sensitive tests)."""
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'vocml.db'}", spool_dir=tmp_path / "spool",
-        batch_stale_seconds=0.0, poll_seconds=0.05, bootstrap_draws=100,
+        database_url=f"sqlite:///{tmp_path / 'vocml.db'}",
+        spool_dir=tmp_path / "spool",
+        batch_stale_seconds=0.0,
+        poll_seconds=0.05,
+        bootstrap_draws=100,
     )
 
 
@@ -130,8 +141,12 @@ def make_tokens(client: TestClient) -> Tokens:
     engine = client.app.state.engine  # type: ignore[attr-defined]
     tokens = Tokens()
     kinds = {
-        "admin": ("admin", None), "uploader": ("uploader", None), "viewer": ("viewer", None),
-        "admin_emea": ("admin", ["EMEA"]), "uploader_emea": ("uploader", ["EMEA"]), "viewer_emea": ("viewer", ["EMEA"]),
+        "admin": ("admin", None),
+        "uploader": ("uploader", None),
+        "viewer": ("viewer", None),
+        "admin_emea": ("admin", ["EMEA"]),
+        "uploader_emea": ("uploader", ["EMEA"]),
+        "viewer_emea": ("viewer", ["EMEA"]),
     }
     with engine.begin() as conn:
         for kind, (role, teams) in kinds.items():

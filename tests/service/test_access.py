@@ -64,8 +64,12 @@ def seeded(client: Any, tokens: Any, helpers: Any) -> dict[str, int]:
 @pytest.mark.parametrize("index", range(len(ROUTE_IDS)), ids=ROUTE_IDS)
 @pytest.mark.parametrize(
     "auth",
-    [{}, {"Authorization": "Bearer vocml_not-a-real-token"}, {"Authorization": "Basic dXNlcjpwYXNz"},
-     {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer vocml_not-a-real-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer "},
+    ],
     ids=["missing", "unknown", "basic", "empty"],
 )
 def test_every_route_needs_a_valid_token(
@@ -85,7 +89,9 @@ def test_healthz_needs_no_token(client: Any) -> None:
 
 
 @pytest.mark.parametrize("index", range(len(ROUTE_IDS)), ids=ROUTE_IDS)
-def test_every_route_checks_the_role(client: Any, tokens: Any, seeded: dict[str, int], helpers: Any, index: int) -> None:
+def test_every_route_checks_the_role(
+    client: Any, tokens: Any, seeded: dict[str, int], helpers: Any, index: int
+) -> None:
     method, path, role, kwargs = routes(seeded)[index]
     below = {"viewer": None, "uploader": "viewer", "admin": "uploader"}[role]
     if below is None:
@@ -123,7 +129,11 @@ def test_team_limited_tokens_never_see_other_teams(
     assert get("/v1/trends?team=EMEA").status_code == 200
     helpers.assert_problem(get("/metrics"), 403)  # counts cover every team (issue 11, item 9)
     get("/v1/me")
-    for path in (f"/v1/trends?team={SECRET_TEAM}", f"/v1/records?team={SECRET_TEAM}", f"/v1/export.csv?team={SECRET_TEAM}"):
+    for path in (
+        f"/v1/trends?team={SECRET_TEAM}",
+        f"/v1/records?team={SECRET_TEAM}",
+        f"/v1/export.csv?team={SECRET_TEAM}",
+    ):
         helpers.assert_problem(get(path), 403)
     if kind != "viewer_emea":
         helpers.assert_problem(get(f"/v1/reviews/export?team={SECRET_TEAM}"), 403)
@@ -145,7 +155,9 @@ def test_team_limited_tokens_never_see_other_teams(
 def test_team_limited_admin_manages_only_its_teams(client: Any, tokens: Any, helpers: Any) -> None:
     h = tokens["admin_emea"]
     helpers.assert_problem(client.post("/v1/tokens", json={"role": "viewer"}, headers=h), 403)
-    helpers.assert_problem(client.post("/v1/tokens", json={"role": "viewer", "teams": ["EMEA", "APAC"]}, headers=h), 403)
+    helpers.assert_problem(
+        client.post("/v1/tokens", json={"role": "viewer", "teams": ["EMEA", "APAC"]}, headers=h), 403
+    )
     created = client.post("/v1/tokens", json={"role": "viewer", "teams": ["EMEA"], "name": "v"}, headers=h)
     assert created.status_code == 201, created.text
     assert created.json()["token"].startswith("vocml_")
@@ -207,7 +219,9 @@ def test_invalid_requests_without_a_token_get_401_not_422(client: Any, tokens: A
                 checked += 1
     assert checked >= 30
     # with a valid token the same malformed body is a 422 naming the problem
-    r = client.post("/v1/classify", content=b"{not json", headers={**tokens["uploader"], "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/classify", content=b"{not json", headers={**tokens["uploader"], "Content-Type": "application/json"}
+    )
     helpers.assert_problem(r, 422)
 
 

@@ -41,9 +41,7 @@ def test_upload_csv_is_queued_then_done(client: Any, tokens: Any, helpers: Any) 
 
 
 def test_upload_jsonl(client: Any, tokens: Any, helpers: Any) -> None:
-    lines = "\n".join(
-        json.dumps({"id": f"j{i}", "text": f"we asked question {i}", "team": "EMEA"}) for i in range(5)
-    )
+    lines = "\n".join(json.dumps({"id": f"j{i}", "text": f"we asked question {i}", "team": "EMEA"}) for i in range(5))
     r = helpers.upload(client, lines, tokens["uploader"], name="rows.jsonl")
     body = helpers.wait_batch(client, r.json()["id"], tokens["uploader"])
     assert (body["status"], body["rows_stored"]) == ("done", 5)
@@ -53,11 +51,11 @@ def test_bad_rows_are_counted_and_reported_with_line_and_field(client: Any, toke
     content = (
         "id,text,team,source,created_at\n"
         "a,fine text,EMEA,call_note,2026-01-05\n"
-        "b,,EMEA,call_note,2026-01-05\n"          # empty text
-        "c,no team here,,call_note,2026-01-05\n"   # missing team
+        "b,,EMEA,call_note,2026-01-05\n"  # empty text
+        "c,no team here,,call_note,2026-01-05\n"  # missing team
         "d,bad source,EMEA,email,2026-01-05\n"
         "e,bad date,EMEA,call_note,yesterday\n"
-        "f,\"unterminated, quote\",EMEA\n"         # wrong column count
+        'f,"unterminated, quote",EMEA\n'  # wrong column count
         "g,another fine text,EMEA,,\n"
     )
     r = helpers.upload(client, content, tokens["uploader"])
@@ -124,7 +122,9 @@ def test_empty_file_and_missing_field(client: Any, tokens: Any, helpers: Any) ->
     helpers.assert_problem(helpers.upload(client, b"", tokens["uploader"]), 422, field="file")
     r = client.post("/v1/batches", files={"other": ("a.csv", b"text,team\nx,EMEA\n")}, headers=tokens["uploader"])
     helpers.assert_problem(r, 422, field="file")
-    r = client.post("/v1/batches", content=b"text,team\nx,EMEA\n", headers={**tokens["uploader"], "content-type": "text/csv"})
+    r = client.post(
+        "/v1/batches", content=b"text,team\nx,EMEA\n", headers={**tokens["uploader"], "content-type": "text/csv"}
+    )
     helpers.assert_problem(r, 415)
 
 
@@ -146,7 +146,8 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
         yield f"\r\n--{boundary}--\r\n".encode()
 
     r = client.post(
-        "/v1/batches", content=chunked(),
+        "/v1/batches",
+        content=chunked(),
         headers={**tokens["uploader"], "content-type": "multipart/form-data; boundary=b0undary"},
     )
     helpers.assert_problem(r, 413)
@@ -156,7 +157,9 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
 
 def test_huge_text_is_rejected_with_its_line(client: Any, tokens: Any, helpers: Any) -> None:
     content = "text,team\nshort one,EMEA\n" + "x" * 20_001 + ",EMEA\n"
-    body = helpers.wait_batch(client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"])
+    body = helpers.wait_batch(
+        client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     assert (body["rows_stored"], body["rows_rejected"]) == (1, 1)
     assert body["errors"][0]["line"] == 3 and body["errors"][0]["field"] == "text"
 
@@ -174,7 +177,9 @@ def test_same_file_twice_gives_the_first_batch(client: Any, tokens: Any, helpers
 def test_existing_ids_are_not_stored_twice(client: Any, tokens: Any, helpers: Any) -> None:
     helpers.wait_batch(client, helpers.upload(client, GOOD, tokens["uploader"]).json()["id"], tokens["uploader"])
     overlap = "id,text,team\nr1,we asked again,EMEA\nr3,same id other team,EMEA\nr9,new,EMEA\nr9,repeat in file,EMEA\n"
-    body = helpers.wait_batch(client, helpers.upload(client, overlap, tokens["uploader"]).json()["id"], tokens["uploader"])
+    body = helpers.wait_batch(
+        client, helpers.upload(client, overlap, tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     assert (body["rows_stored"], body["rows_duplicate"], body["rows_rejected"]) == (2, 2, 0)
     assert count(client) == 5
     # the skipped rows are listed by line, apart from the rejected ones
@@ -191,8 +196,9 @@ def test_duplicates_are_paged_across_chunks(
     client = make_client(replace(sqlite_settings, chunk_rows=7), fake_classifier)
     tokens = helpers.make_tokens(client)
     rows = "".join(f"d{i},text number {i},EMEA\n" for i in range(30))
-    helpers.wait_batch(client, helpers.upload(client, "id,text,team\n" + rows, tokens["uploader"]).json()["id"],
-                       tokens["uploader"])
+    helpers.wait_batch(
+        client, helpers.upload(client, "id,text,team\n" + rows, tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     again = "id,text,team\n" + rows + "".join(f"n{i},new text {i},EMEA\n" for i in range(5))
     batch_id = helpers.upload(client, again, tokens["uploader"]).json()["id"]
     body = helpers.wait_batch(client, batch_id, tokens["uploader"])
@@ -200,8 +206,9 @@ def test_duplicates_are_paged_across_chunks(
     seen = []
     offset: int | None = 0
     while offset is not None:
-        page = client.get(f"/v1/batches/{batch_id}?duplicates_offset={offset}&duplicates_limit=8",
-                          headers=tokens["uploader"]).json()
+        page = client.get(
+            f"/v1/batches/{batch_id}?duplicates_offset={offset}&duplicates_limit=8", headers=tokens["uploader"]
+        ).json()
         seen += [d["line"] for d in page["duplicates"]]
         offset = page["duplicates_next_offset"]
     assert seen == list(range(2, 32))
@@ -367,7 +374,9 @@ def test_large_batches_are_classified_in_a_helper_process_with_the_same_results(
     assert client.app.state.worker.model_dir is not None
     tokens = helpers.make_tokens(client)
     texts = [r.text for r in read_records("data/gold.jsonl")[:70]]
-    lines = ["id,text,team,source"] + [f'g{i},"{t.replace(chr(34), chr(34) * 2)}",EMEA,call_note' for i, t in enumerate(texts)]
+    lines = ["id,text,team,source"] + [
+        f'g{i},"{t.replace(chr(34), chr(34) * 2)}",EMEA,call_note' for i, t in enumerate(texts)
+    ]
     lines.append(",,EMEA,call_note")  # one rejected row (empty text) in the last chunk
     r = helpers.upload(client, "\n".join(lines) + "\n", tokens["uploader"])
     body = helpers.wait_batch(client, r.json()["id"], tokens["uploader"], timeout=180)

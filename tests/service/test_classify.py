@@ -70,7 +70,17 @@ def test_classify_counts_texts_in_metrics(client: Any, tokens: Any) -> None:
         ({"items": [{"id": "no-text"}]}, "items.0.text"),
         ({"texts": ["wrong key"]}, "items"),
     ],
-    ids=["empty", "too-many", "blank", "second-empty", "huge-text", "bad-source", "extra-field", "no-text", "wrong-key"],
+    ids=[
+        "empty",
+        "too-many",
+        "blank",
+        "second-empty",
+        "huge-text",
+        "bad-source",
+        "extra-field",
+        "no-text",
+        "wrong-key",
+    ],
 )
 def test_classify_bad_input_is_a_problem_naming_the_field(
     client: Any, tokens: Any, helpers: Any, body: dict[str, Any], field: str
@@ -99,11 +109,15 @@ def test_classify_chunked_body_over_2mb_is_413(client: Any, tokens: Any, helpers
             yield b'{"text": "' + b"a" * 2000 + b'"},'
         yield b'{"text": "end"}]}'
 
-    r = client.post("/v1/classify", content=chunks(), headers={**tokens["uploader"], "content-type": "application/json"})
+    r = client.post(
+        "/v1/classify", content=chunks(), headers={**tokens["uploader"], "content-type": "application/json"}
+    )
     helpers.assert_problem(r, 413)
 
 
-def test_concurrent_requests_are_coalesced_and_answered_in_order(client: Any, tokens: Any, fake_classifier: Any) -> None:
+def test_concurrent_requests_are_coalesced_and_answered_in_order(
+    client: Any, tokens: Any, fake_classifier: Any
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     texts = [f"we asked {i}" if i % 2 else f"discount {i}" for i in range(40)]

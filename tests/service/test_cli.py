@@ -47,7 +47,9 @@ def test_token_create_rejects_unknown_role(db: str) -> None:
         main(["token", "create", "--role", "owner"])
 
 
-def test_serve_creates_the_first_admin_once_and_runs_uvicorn(db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+def test_serve_creates_the_first_admin_once_and_runs_uvicorn(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
     import service.cli
 
     calls: list[dict[str, Any]] = []

@@ -247,7 +247,11 @@ def test_scorecard_falls_back_to_all_records_when_customers_were_silent_that_per
 
     def point(start: date, nf: int, pf: int) -> dict:
         share = nf / (nf + pf) if nf + pf else None
-        return {"start": start, "needs_first_share": share, "counts": {"needs_first": nf, "pitch_first": pf, "no_signal": 0}}
+        return {
+            "start": start,
+            "needs_first_share": share,
+            "counts": {"needs_first": nf, "pitch_first": pf, "no_signal": 0},
+        }
 
     trend = TeamTrend(
         team="North",

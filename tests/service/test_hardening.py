@@ -111,7 +111,9 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize("first", [False, True], ids=["among-good-rows", "as-the-first-row"])
-def test_issue_11_item_2_malformed_rows_are_rejected_one_by_one(client: Any, tokens: Any, helpers: Any, first: bool) -> None:
+def test_issue_11_item_2_malformed_rows_are_rejected_one_by_one(
+    client: Any, tokens: Any, helpers: Any, first: bool
+) -> None:
     good = [json.dumps({"id": f"g{i}", "text": f"we asked question {i}", "team": "A"}) for i in range(2500)]
     bad = [line for line, _ in BAD_ROWS]
     lines = bad + good if first else good[:1000] + bad + good[1000:]
@@ -191,11 +193,13 @@ def test_issue_11_item_3_two_20k_row_files_for_one_team_at_once_five_times(
 
 def test_issue_11_item_4_team_names_with_commas_or_slashes_are_refused(client: Any, tokens: Any, helpers: Any) -> None:
     for teams in (["A,Zeta"], ["A/B"]):
-        helpers.assert_problem(client.post("/v1/tokens", json={"role": "viewer", "teams": teams}, headers=tokens["admin"]), 422)
+        helpers.assert_problem(
+            client.post("/v1/tokens", json={"role": "viewer", "teams": teams}, headers=tokens["admin"]), 422
+        )
     with pytest.raises(ConfigError, match="comma"):
         parse_teams(["A,Zeta"])
     assert parse_teams("A, Zeta") == ["A", "Zeta"]  # the CLI's --teams list is split, the API's is not
-    r = helpers.upload(client, "id,text,team\n1,fine,\"A,Zeta\"\n2,fine,A\n", tokens["uploader"])
+    r = helpers.upload(client, 'id,text,team\n1,fine,"A,Zeta"\n2,fine,A\n', tokens["uploader"])
     body = helpers.wait_batch(client, r.json()["id"], tokens["uploader"])
     assert (body["rows_stored"], body["rows_rejected"]) == (1, 1) and body["errors"][0]["field"] == "team"
 
@@ -203,9 +207,13 @@ def test_issue_11_item_4_team_names_with_commas_or_slashes_are_refused(client: A
 # --- 5. dates the contract accepted broke pages ---------------------------------------------------------
 
 
-def test_issue_11_item_5_dates_outside_the_contract_never_reach_the_pages(client: Any, tokens: Any, helpers: Any) -> None:
+def test_issue_11_item_5_dates_outside_the_contract_never_reach_the_pages(
+    client: Any, tokens: Any, helpers: Any
+) -> None:
     content = "id,text,team,created_at\n1,fine,A,9999-12-31\n2,fine,A,0001-01-05\n3,we asked,A,2026-03-02\n"
-    body = helpers.wait_batch(client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"])
+    body = helpers.wait_batch(
+        client, helpers.upload(client, content, tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     assert (body["rows_stored"], body["rows_rejected"]) == (1, 2)
     assert {e["field"] for e in body["errors"]} == {"created_at"}
     for path in ("/v1/teams", "/v1/trends?team=A", "/v1/trends?team=A&period=month"):
@@ -251,8 +259,11 @@ def test_issue_11_item_7_numbers_out_of_range_are_422_not_500(client: Any, token
     h = tokens["admin"]
     big = 10**20
     for path in (
-        f"/v1/batches/{batch}?errors_offset={big}", f"/v1/batches/{batch}?duplicates_offset={big}",
-        "/v1/records?end=9999-12-31", "/v1/export.csv?end=9999-12-31", "/v1/records?start=0001-01-01",
+        f"/v1/batches/{batch}?errors_offset={big}",
+        f"/v1/batches/{batch}?duplicates_offset={big}",
+        "/v1/records?end=9999-12-31",
+        "/v1/export.csv?end=9999-12-31",
+        "/v1/records?start=0001-01-01",
         "/v1/trends?team=A&end=9999-12-31",
     ):
         helpers.assert_problem(client.get(path, headers=h), 422)
@@ -265,7 +276,9 @@ def test_issue_11_item_7_numbers_out_of_range_are_422_not_500(client: Any, token
 # --- 8. faults reported as health -----------------------------------------------------------------------
 
 
-def test_issue_11_item_8_a_read_only_database_is_unhealthy(sqlite_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any) -> None:
+def test_issue_11_item_8_a_read_only_database_is_unhealthy(
+    sqlite_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any
+) -> None:
     client = make_client(sqlite_settings, fake_classifier)
     tokens = helpers.make_tokens(client)
     assert client.get("/healthz").status_code == 200
@@ -280,7 +293,9 @@ def test_issue_11_item_8_a_read_only_database_is_unhealthy(sqlite_settings: Any,
     assert helpers.assert_problem(r, 503)["type"].endswith("database_unavailable")
 
 
-def test_issue_11_item_8_a_deleted_database_file_is_unhealthy(sqlite_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any) -> None:
+def test_issue_11_item_8_a_deleted_database_file_is_unhealthy(
+    sqlite_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any
+) -> None:
     client = make_client(sqlite_settings, fake_classifier)
     tokens = helpers.make_tokens(client)
     db = Path(sa.make_url(sqlite_settings.database_url).database)
@@ -290,7 +305,9 @@ def test_issue_11_item_8_a_deleted_database_file_is_unhealthy(sqlite_settings: A
     helpers.assert_problem(helpers.upload(client, "text,team\nx y,A\n", tokens["uploader"]), 503)
 
 
-def test_issue_11_item_8_serve_exits_non_zero_with_a_tampered_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_issue_11_item_8_serve_exits_non_zero_with_a_tampered_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     from vocml.bundle import default_model_dir

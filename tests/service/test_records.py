@@ -14,12 +14,16 @@ def seed(client: Any, tokens: Any, helpers: Any, n: int = 25) -> None:
     for i in range(n):
         text = "we asked about goals" if i % 3 == 0 else "discount to sign" if i % 3 == 1 else "invoice PDF"
         if i == 7:
-            text = "=HYPERLINK(\"x\") Special Widget"
+            text = '=HYPERLINK("x") Special Widget'
         if i == 8:
             text = "maybe we asked"
         source = "call_note" if i % 2 else "customer_comment"
-        lines.append(f"r{i},\"{text.replace(chr(34), chr(34) * 2)} {i}\",EMEA,{source},2026-01-{1 + i:02d}T09:00:00Z,rep{i % 2}")
-    body = helpers.wait_batch(client, helpers.upload(client, "\n".join(lines) + "\n", tokens["uploader"]).json()["id"], tokens["uploader"])
+        lines.append(
+            f'r{i},"{text.replace(chr(34), chr(34) * 2)} {i}",EMEA,{source},2026-01-{1 + i:02d}T09:00:00Z,rep{i % 2}'
+        )
+    body = helpers.wait_batch(
+        client, helpers.upload(client, "\n".join(lines) + "\n", tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     assert body["rows_stored"] == n, body
 
 
@@ -41,7 +45,18 @@ def test_records_newest_first_with_cursor_pages(client: Any, tokens: Any, helper
     assert pages == 3
     assert seen == [f"r{i}" for i in range(24, -1, -1)]
     item = client.get("/v1/records?limit=1", headers=tokens["viewer"]).json()["items"][0]
-    assert set(item) >= {"id", "external_id", "team", "source", "rep", "created_at", "text", "label", "prediction", "review"}
+    assert set(item) >= {
+        "id",
+        "external_id",
+        "team",
+        "source",
+        "rep",
+        "created_at",
+        "text",
+        "label",
+        "prediction",
+        "review",
+    }
     assert set(item["prediction"]) == {"label", "confidence", "scores", "uncertain", "cues", "evidence"}
 
 
@@ -66,8 +81,14 @@ def test_records_filters(client: Any, tokens: Any, helpers: Any, query: str, exp
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=501", "limit"), ("label=maybe", "label"), ("uncertain=perhaps", "uncertain"),
-     ("cursor=garbage", None), ("start=2026-02-01&end=2026-01-01", None)],
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("label=maybe", "label"),
+        ("uncertain=perhaps", "uncertain"),
+        ("cursor=garbage", None),
+        ("start=2026-02-01&end=2026-01-01", None),
+    ],
 )
 def test_records_bad_parameters(client: Any, tokens: Any, helpers: Any, query: str, field: str | None) -> None:
     helpers.assert_problem(client.get(f"/v1/records?{query}", headers=tokens["viewer"]), 422, field=field)
@@ -88,7 +109,9 @@ def test_export_csv_streams_the_same_filters(client: Any, tokens: Any, helpers: 
 
 def test_export_csv_large_is_complete(client: Any, tokens: Any, helpers: Any) -> None:
     lines = ["id,text,team"] + [f"r{i},we asked {i},EMEA" for i in range(2500)]
-    helpers.wait_batch(client, helpers.upload(client, "\n".join(lines), tokens["uploader"]).json()["id"], tokens["uploader"])
+    helpers.wait_batch(
+        client, helpers.upload(client, "\n".join(lines), tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     r = client.get("/v1/export.csv", headers=tokens["viewer"])
     assert len(list(csv.DictReader(io.StringIO(r.text)))) == 2500
 
@@ -96,9 +119,17 @@ def test_export_csv_large_is_complete(client: Any, tokens: Any, helpers: Any) ->
 def test_review_permissions_and_validation(client: Any, tokens: Any, helpers: Any) -> None:
     seed(client, tokens, helpers, n=3)
     record_id = client.get("/v1/records", headers=tokens["viewer"]).json()["items"][0]["id"]
-    helpers.assert_problem(client.post(f"/v1/records/{record_id}/review", json={"label": "nope"}, headers=tokens["admin"]), 422, field="label")
-    helpers.assert_problem(client.post(f"/v1/records/{record_id}/review", json={"label": "no_signal"}, headers=tokens["viewer"]), 403)
-    helpers.assert_problem(client.post("/v1/records/999999/review", json={"label": "no_signal"}, headers=tokens["admin"]), 404)
+    helpers.assert_problem(
+        client.post(f"/v1/records/{record_id}/review", json={"label": "nope"}, headers=tokens["admin"]),
+        422,
+        field="label",
+    )
+    helpers.assert_problem(
+        client.post(f"/v1/records/{record_id}/review", json={"label": "no_signal"}, headers=tokens["viewer"]), 403
+    )
+    helpers.assert_problem(
+        client.post("/v1/records/999999/review", json={"label": "no_signal"}, headers=tokens["admin"]), 404
+    )
     r = client.post(f"/v1/records/{record_id}/review", json={"label": "no_signal"}, headers=tokens["uploader_emea"])
     assert r.status_code == 200, r.text
     review = r.json()["review"]

@@ -82,8 +82,12 @@ def test_error_model_reorders_labels_and_adds_reviewed_counts_as_true() -> None:
 
 @pytest.mark.parametrize(
     "metrics",
-    [None, {}, {"confusion": {"labels": ["a", "b"], "matrix": [[1, 0], [0, 1]]}},
-     {"confusion": {"labels": CONFUSION["labels"], "matrix": [[1, 1, 1], [1, 1, 1], [1, 1, 1]]}}],
+    [
+        None,
+        {},
+        {"confusion": {"labels": ["a", "b"], "matrix": [[1, 0], [0, 1]]}},
+        {"confusion": {"labels": CONFUSION["labels"], "matrix": [[1, 1, 1], [1, 1, 1], [1, 1, 1]]}},
+    ],
     ids=["none", "empty", "wrong-labels", "singular"],
 )
 def test_error_model_absent_or_unusable(metrics: Any) -> None:
@@ -113,7 +117,9 @@ def seed(client: Any, tokens: Any, helpers: Any) -> None:
     add(1, "we asked", "call_note", "2026-01-12")
     add(3, "discount", "call_note", "2026-01-13")
     add(5, "we asked", "call_note", "2026-01-05", team="APAC")
-    body = helpers.wait_batch(client, helpers.upload(client, rows_csv(rows), tokens["uploader"]).json()["id"], tokens["uploader"])
+    body = helpers.wait_batch(
+        client, helpers.upload(client, rows_csv(rows), tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     assert body["rows_stored"] == len(rows), body
 
 
@@ -153,13 +159,19 @@ def test_trends_monthly_source_and_range_filters(client: Any, tokens: Any, helpe
 def test_trends_bad_parameters(client: Any, tokens: Any, helpers: Any) -> None:
     helpers.assert_problem(client.get("/v1/trends", headers=tokens["viewer"]), 422, field="team")
     helpers.assert_problem(client.get("/v1/trends?team=EMEA&period=day", headers=tokens["viewer"]), 422, field="period")
-    helpers.assert_problem(client.get("/v1/trends?team=EMEA&start=2026-13-01", headers=tokens["viewer"]), 422, field="start")
-    helpers.assert_problem(client.get("/v1/trends?team=EMEA&start=2026-02-01&end=2026-01-01", headers=tokens["viewer"]), 422)
+    helpers.assert_problem(
+        client.get("/v1/trends?team=EMEA&start=2026-13-01", headers=tokens["viewer"]), 422, field="start"
+    )
+    helpers.assert_problem(
+        client.get("/v1/trends?team=EMEA&start=2026-02-01&end=2026-01-01", headers=tokens["viewer"]), 422
+    )
 
 
 def test_reviews_replace_the_model_label_in_trends(client: Any, tokens: Any, helpers: Any) -> None:
     seed(client, tokens, helpers)
-    page = client.get("/v1/records?team=EMEA&label=needs_first&source=call_note&end=2026-01-05", headers=tokens["viewer"]).json()
+    page = client.get(
+        "/v1/records?team=EMEA&label=needs_first&source=call_note&end=2026-01-05", headers=tokens["viewer"]
+    ).json()
     target = page["items"][0]
     r = client.post(f"/v1/records/{target['id']}/review", json={"label": "pitch_first"}, headers=tokens["admin"])
     assert r.status_code == 200, r.text
@@ -199,7 +211,9 @@ def test_teams_flags_a_significant_change(client: Any, tokens: Any, helpers: Any
     rows += [(f"b{i}", f"discount {i}", "EMEA", "call_note", "2026-02-03") for i in range(40)]
     rows += [(f"c{i}", f"we asked {i}", "EMEA", "call_note", "2026-02-09") for i in range(20)]
     rows += [(f"d{i}", f"discount {i}", "EMEA", "call_note", "2026-02-10") for i in range(80)]
-    helpers.wait_batch(client, helpers.upload(client, rows_csv(rows), tokens["uploader"]).json()["id"], tokens["uploader"])
+    helpers.wait_batch(
+        client, helpers.upload(client, rows_csv(rows), tokens["uploader"]).json()["id"], tokens["uploader"]
+    )
     emea = client.get("/v1/teams", headers=tokens["viewer"]).json()["teams"][0]
     assert emea["change"] == pytest.approx(-0.4)
     assert emea["significant"] is True and emea["p_value"] < 0.05
@@ -214,7 +228,12 @@ def test_intervals_do_not_collapse_at_zero_or_one_hundred_percent() -> None:
     low, high = wilson(0, 20)
     assert low == 0.0 and high is not None and high > 0.1
     model = ErrorModel.from_card_metrics(
-        {"confusion": {"labels": ["pitch_first", "needs_first", "no_signal"], "matrix": [[80, 10, 10], [10, 80, 10], [5, 5, 90]]}}
+        {
+            "confusion": {
+                "labels": ["pitch_first", "needs_first", "no_signal"],
+                "matrix": [[80, 10, 10], [10, 80, 10], [5, 5, 90]],
+            }
+        }
     )
     assert model is not None
     point, a_low, a_high = model.adjusted_share(np.array([20.0, 0.0, 0.0]), np.zeros(3), draws=2000)

@@ -147,4 +147,3 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert sub.description or actions[0]._choices_actions, name
         for action in sub._actions:
             assert action.help, f"{name} {action.dest} has no help"
-

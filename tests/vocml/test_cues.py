@@ -94,8 +94,31 @@ def test_negation_looks_back_within_the_sentence(text: str, cue: str, negated: b
 
 
 PHRASE_WORDS = st.sampled_from(
-    ["asked", "Nobody", "never", "pushed", "the", "discount", ".", "what", "we", "needed", "No.", "demo", "!",
-     "didn't", "listen", "\n", "  ", "goals", "EOQ", "e.g.", "İ", "quota", "—"]
+    [
+        "asked",
+        "Nobody",
+        "never",
+        "pushed",
+        "the",
+        "discount",
+        ".",
+        "what",
+        "we",
+        "needed",
+        "No.",
+        "demo",
+        "!",
+        "didn't",
+        "listen",
+        "\n",
+        "  ",
+        "goals",
+        "EOQ",
+        "e.g.",
+        "İ",
+        "quota",
+        "—",
+    ]
 )
 
 
@@ -167,11 +190,11 @@ def test_a_cue_is_one_registry_entry(tmp_path) -> None:  # type: ignore[no-untyp
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("label = \"needs_first\"", "label = \"maybe\""), "label must be one of"),
-        (("when_negated = \"keep\"", "when_negated = \"elsewhere\""), "when_negated must be a cue name"),
-        (("name = \"no_push\"", "name = \"price_push\""), "already used"),
-        (("phrases = [\"no pressure\"]", "phrases = [\" \"]"), "no empty ones"),
-        (("title = \"no pressure\"\n", ""), "missing title"),
+        (('label = "needs_first"', 'label = "maybe"'), "label must be one of"),
+        (('when_negated = "keep"', 'when_negated = "elsewhere"'), "when_negated must be a cue name"),
+        (('name = "no_push"', 'name = "price_push"'), "already used"),
+        (('phrases = ["no pressure"]', 'phrases = [" "]'), "no empty ones"),
+        (('title = "no pressure"\n', ""), "missing title"),
     ],
 )
 def test_a_bad_registry_entry_is_named_with_the_fix(tmp_path, change: tuple[str, str], message: str) -> None:  # type: ignore[no-untyped-def]

@@ -124,7 +124,7 @@ def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
 def test_unclosed_quote_rejects_its_row_and_keeps_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text(
-        "id,text,team\nm1,one,EMEA\nm2,\"Unclosed quote here,EMEA\nm3,three,EMEA\nm4,four,EMEA\n", encoding="utf-8"
+        'id,text,team\nm1,one,EMEA\nm2,"Unclosed quote here,EMEA\nm3,three,EMEA\nm4,four,EMEA\n', encoding="utf-8"
     )
     items = list(iter_rows(path))
     assert [type(i).__name__ for i in items] == ["Record", "DataError", "Record", "Record"]

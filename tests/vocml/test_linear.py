@@ -29,7 +29,10 @@ def test_probabilities_are_a_distribution_whatever_the_blocks() -> None:
     rng = np.random.default_rng(0)
     coef = rng.normal(size=(3, 7))
     scores = LinearScores(coef, np.zeros(3), 1.3, [4, 3])
-    blocks = [sp.random(5, 4, density=0.5, format="csr", random_state=1), sp.random(5, 3, density=0.5, format="csr", random_state=2)]
+    blocks = [
+        sp.random(5, 4, density=0.5, format="csr", random_state=1),
+        sp.random(5, 3, density=0.5, format="csr", random_state=2),
+    ]
     proba = scores.predict_proba(blocks)
     assert proba.shape == (5, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

@@ -121,9 +121,7 @@ def test_a_bundle_without_compiled_numbers_is_refused(tiny_bundle: Path, tmp_pat
         load_model(copy)
 
 
-def test_a_model_refuses_a_cue_registry_changed_under_it(
-    tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_model_refuses_a_cue_registry_changed_under_it(tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cue phrases decide a model's features: a model trained on other phrases is not loaded."""
     import dataclasses
 
@@ -135,7 +133,9 @@ def test_a_model_refuses_a_cue_registry_changed_under_it(
     with pytest.raises(ModelArtifactError, match="other cue phrases .* retrain"):
         load_model(tiny_bundle)
     # a title or description is not behaviour
-    monkeypatch.setitem(cues.CUES, "price_push", dataclasses.replace(changed, phrases=cues.PHRASES["price_push"], title="price talk"))
+    monkeypatch.setitem(
+        cues.CUES, "price_push", dataclasses.replace(changed, phrases=cues.PHRASES["price_push"], title="price talk")
+    )
     load_model(tiny_bundle)
 
 

@@ -19,7 +19,7 @@ def test_every_occurrence_is_located() -> None:
 
 
 def test_a_text_whose_lower_case_changes_length_keeps_its_offsets() -> None:
-    """"İ" lower-cases to two characters: the spans still point into the original text."""
+    """ "İ" lower-cases to two characters: the spans still point into the original text."""
     texts = ["İstanbul office asked what we needed", "asked what we needed"]
     word, _, spans, _ = ngram_features().transform(texts)
     rows, cols = word.nonzero()

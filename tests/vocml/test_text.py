@@ -8,8 +8,31 @@ from hypothesis import strategies as st
 from vocml.text import ChunkTokenizer, get_chunk_tokenizer, get_tokenizer, lemma_of, surface_forms
 
 PIECES = st.sampled_from(
-    ["don't", "Don't.", "e.g.", "(e.g.", "U.S.", "can't!", "it's", "£5", "20%", "re-quote", "3/4", "—", ":)",
-     "hello", "WORLD", "a.m.", "naïve", "İstanbul", "https://x.io/a?b=1", "x@y.com", "\"quoted\"", "end.", "'s"]
+    [
+        "don't",
+        "Don't.",
+        "e.g.",
+        "(e.g.",
+        "U.S.",
+        "can't!",
+        "it's",
+        "£5",
+        "20%",
+        "re-quote",
+        "3/4",
+        "—",
+        ":)",
+        "hello",
+        "WORLD",
+        "a.m.",
+        "naïve",
+        "İstanbul",
+        "https://x.io/a?b=1",
+        "x@y.com",
+        '"quoted"',
+        "end.",
+        "'s",
+    ]
 )
 SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\t", "\u00a0", ""])
 

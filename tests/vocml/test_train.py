@@ -25,8 +25,14 @@ def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, sh
         assert entry["weight"] == weight
     assert calibrate is not None and card.metrics["calibration"]["sha256"] == sha256_file(calibrate)
     model, rebuilt = train(
-        [p for p, _ in files], tmp_path / "m", params=card.params, seed=card.seed, version=card.version, folds=0,
-        weights=[w for _, w in files], calibrate=calibrate,
+        [p for p, _ in files],
+        tmp_path / "m",
+        params=card.params,
+        seed=card.seed,
+        version=card.version,
+        folds=0,
+        weights=[w for _, w in files],
+        calibrate=calibrate,
     )
     assert rebuilt.metrics == card.metrics
     texts = ["Nobody asked what we needed.", "Asked about their goals first.", "Invoice is wrong."]

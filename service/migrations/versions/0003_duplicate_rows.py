@@ -17,9 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "batch_errors", sa.Column("kind", sa.String(16), nullable=False, server_default="rejected")
-    )
+    op.add_column("batch_errors", sa.Column("kind", sa.String(16), nullable=False, server_default="rejected"))
     op.create_index("ix_batch_errors_batch_kind", "batch_errors", ["batch_id", "kind", "id"])
 
 
