@@ -1,5 +1,5 @@
 """Join the readers' labels to the drawn texts; agreement on the double-labelled ones."""
-import json, sys
+import json
 from collections import Counter, defaultdict
 from pathlib import Path
 

@@ -4,13 +4,16 @@ Split: grouped (a business page for sources that name many businesses, else the 
 stratified by domain: ~20% of each domain's texts to test, ~15% to dev, the rest to train, groups
 drawn in the order of a hash of their key (no choice involved).
 """
-import hashlib, json, sys
+import hashlib
+import json
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from sample import stable_id  # noqa: E402
+
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/main/data/real")
 ADJ = json.loads((HERE / "adjudicated.json").read_text()) if (HERE / "adjudicated.json").exists() else {}
 DOMAIN_FIX = {"other_travel": "travel_timeshare"}

@@ -1,5 +1,9 @@
-import json, re, subprocess, urllib.parse
+import json
+import re
+import subprocess
+import urllib.parse
 from collections import Counter
+
 REPO = "/work/.mirror/remidomingues+Search-Engine-Demonstrator/repo"
 COMMIT = "acd637619c1f6f6fc0e613854b6edc8b88c6b492"
 LIC = ("CC BY 3.0 (upstream Davis Wiki licence, stated in the dump itself at davisWiki/Copyrights.f; "

@@ -4,7 +4,9 @@ usage: python make_batches.py ROUND N_BATCHES N_DOUBLE_BATCHES DOUBLE_SIZE
 Every text goes to one A batch; a stratified random subset (by source) also goes to D batches,
 read by other readers, blind.
 """
-import json, random, sys
+import json
+import random
+import sys
 from collections import defaultdict
 from pathlib import Path
 

@@ -5,7 +5,11 @@ usage: python sample.py ROUND QUOTAS.json
 QUOTAS: {"slug": [n_random, n_enriched], ...}
 Writes rounds/ROUND/sample.jsonl (one row per drawn text, with its pool row and "sampling").
 """
-import hashlib, json, random, re, sys
+import hashlib
+import json
+import random
+import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -47,6 +51,8 @@ def main(round_name: str, quotas_path: str) -> None:
         if prev.parent.name != round_name:
             taken |= {json.loads(l)["id"] for l in prev.open()}
             taken |= {stable_id(r["slug"], r["path"], r["locator"]) for r in map(json.loads, prev.open())}
+    for split in ("train", "dev", "test"):  # texts already in the corpus
+        taken |= {json.loads(l)["id"] for l in open(f"/work/main/data/real/{split}.jsonl")}
     rows_out = []
     for slug, (n_random, n_enriched) in quotas.items():
         rng = random.Random(f"{round_name}:{slug}")
