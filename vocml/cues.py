@@ -95,6 +95,8 @@ def load_registry(path: Path = REGISTRY_FILE) -> dict[str, Cue]:
         phrases = [str(p).lower() for p in entry["phrases"]]
         for parts in entry.get("combinations", []):
             phrases += [" ".join(words) for words in itertools.product(*parts)]
+        retired = {str(p).lower() for p in entry.get("retired", [])}
+        phrases = [p for p in phrases if p not in retired]
         if not phrases or any(not p.strip() for p in phrases):
             raise ConfigError(f"{where}: needs at least one phrase and no empty ones")
         registry[entry["name"]] = Cue(

@@ -19,10 +19,10 @@ FIRES = [
     ("seller_self_talk", "First ten minutes were about their awards and their history."),
     ("upsell_push", "Upsold them the premium support add-on."),
     ("pushy_close", "Kept pushing to get this signed today."),
-    ("felt_pressured", "I felt pressured and sold to the whole time."),
+    ("felt_pressured", "He was pushy and sleazy the whole time."),
     ("negated_discovery", "Nobody asked what we actually needed."),
     ("pitch_after_need", "She mentioned churn and he pivoted straight to the analytics module."),
-    ("discovery_question", "Asked how they schedule crews today."),
+    ("discovery_question", "Asked them how they schedule crews today."),
     ("pain_goal_talk", "Their biggest pain is the bottleneck at dispatch."),
     ("summarise_back", "Recapped their three issues in their own words."),
     ("recommend_less", "He talked us out of the bigger plan, the cheaper one was enough."),
@@ -66,8 +66,8 @@ def test_cue_abstains_on_neutral_text(name: str) -> None:
         ("Nobody asked what we needed.", "negated_discovery", "discovery_question"),
         ("He never asked about our goals.", "negated_discovery", "discovery_question"),
         ("Didn't push any discount, just asked what we needed.", "negated_push", "price_push"),
-        ("No pressure at all, which I liked.", "negated_push", "felt_pressured"),
-        ("They didn't listen to a word.", "felt_pressured", "felt_heard"),
+        ("Not pushed at all, which I liked.", "negated_push", "felt_pressured"),
+        ("Nobody felt heard in that meeting.", "felt_pressured", "felt_heard"),
         ("Never opened the deck.", "listening_ratio", "feature_dump"),
     ],
 )
@@ -80,9 +80,9 @@ def test_negation_moves_the_vote(text: str, present: str, absent: str) -> None:
 @pytest.mark.parametrize(
     ("text", "cue", "negated"),
     [
-        ("They were great. Never pushed anything on us.", "negated_push", True),
-        ("No. They asked about our goals.", "discovery_question", False),  # the "No" ends its sentence
-        ("Nothing wrong; asked about their goals.", "discovery_question", False),
+        ("They were great. Never upsold us anything.", "negated_push", True),
+        ("No. They asked them about our goals.", "discovery_question", False),  # the "No" ends its sentence
+        ("Nothing wrong; dug into their goals.", "discovery_question", False),
         ("Nobody asked what we needed.", "negated_discovery", True),
     ],
 )
@@ -213,7 +213,7 @@ def test_phrases_match_every_inflection_the_lookup_table_knows() -> None:
 
     assert {"ask", "asks", "asked", "asking"} <= surface_forms("asked")
     assert lemma_of("Apologised") == "apologise"
-    for text in ("She ASKS about goals.", "asking about their goals", "They asked about goals."):
+    for text in ("She ASKS THEM about goals.", "asking them about their goals", "They asked them about goals."):
         assert "discovery_question" in match_cues(get_nlp()(text)), text
 
 

@@ -24,23 +24,22 @@ ROOT = Path(__file__).resolve().parents[3]
 def main(write: bool) -> None:
     rows = [json.loads(line) for line in (ROOT / "data/real/train.jsonl").open()]
     nlp = get_nlp()
-    variant_of: dict[tuple[str, str], str] = {}
+    # Phrases of one cue that share a lemma ("ask" and "asked") match the same words: a surface form
+    # counts for every phrase that produces it, so such phrases are judged, and retired, together.
+    phrases_of: dict[tuple[str, str], set[str]] = defaultdict(set)
     for name, cue in CUES.items():
         tokens = {p: [t.lower_ for t in nlp.make_doc(p)] for p in cue.phrases}
         forms = surface_forms_of({t for toks in tokens.values() for t in toks})
         for phrase, toks in tokens.items():
             for v in _variants(toks, forms):
-                variant_of.setdefault((name, v), phrase)
+                phrases_of[(name, v)].add(phrase)
     fires: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for row, hits in zip(rows, match_texts([r["text"] for r in rows]), strict=True):
         for name, spans in hits.items():
-            seen = set()
+            seen: set[str] = set()
             for s, e in spans:
                 surface = " ".join(t.lower_ for t in nlp.make_doc(row["text"][s:e]))
-                phrase = variant_of.get((name, surface))
-                if phrase is None:  # credited here by negation: judged under its own cue
-                    continue
-                seen.add(phrase)
+                seen |= phrases_of.get((name, surface), set())  # none: credited here by negation
             for phrase in seen:
                 fires[(name, phrase)][0] += 1
                 fires[(name, phrase)][1] += row["label"] == CUES[name].label
@@ -60,7 +59,13 @@ def main(write: bool) -> None:
             for phrase in retire[m.group(1)]:
                 new = new.replace(f"  {json.dumps(phrase, ensure_ascii=False)},\n", "", 1)
             listed = "".join(f"  {json.dumps(p, ensure_ascii=False)},\n" for p in retire[m.group(1)])
-            new = new.rstrip("\n") + f"\n# fired mostly on real texts of other labels (data/real/tools/cue_phrases.py)\nretired = [\n{listed}]\n\n"
+            if "\nretired = [\n" in new:
+                new = new.replace("\nretired = [\n", "\nretired = [\n" + listed, 1)
+            else:
+                new = new.rstrip("\n") + (
+                    "\n# fired mostly on real texts of other labels (data/real/tools/cue_phrases.py)\n"
+                    f"retired = [\n{listed}]\n\n"
+                )
             text = text.replace(block, new)
         REGISTRY_FILE.write_text(text)
 
