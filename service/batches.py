@@ -56,6 +56,19 @@ def check_file(path: Path, *, filename: str | None, fmt: str, max_chars: int) ->
         raise DataError("the file has no data rows; add at least one row under the header", field="file")
 
 
+def count_data_lines(path: Path, fmt: str) -> int | None:
+    """Non-empty lines of a CSV (less its header) or JSONL file: the rows to expect, for progress in
+    percent from the first poll (a quoted CSV field over several lines makes it an overestimate)."""
+    if fmt not in ("csv", "jsonl"):
+        return None
+    lines = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                lines += 1
+    return max(lines - 1, 0) if fmt == "csv" else lines
+
+
 def create_batch(
     engine: Engine, settings: Settings, upload: SpooledFile, principal: Principal
 ) -> tuple[dict[str, Any], bool]:
@@ -70,7 +83,9 @@ def create_batch(
         check_file(upload.path, filename=upload.filename, fmt=fmt, max_chars=settings.max_chars)
         with engine.begin() as conn:
             first = conn.execute(
-                sa.select(batches.c.id, batches.c.status)
+                sa.select(
+                    batches.c.id, batches.c.status, batches.c.filename, batches.c.created_at, batches.c.rows_expected
+                )
                 .where(
                     batches.c.sha256 == upload.sha256,
                     batches.c.scope == principal.scope,
@@ -81,7 +96,14 @@ def create_batch(
             ).first()
             if first is not None:
                 upload.path.unlink(missing_ok=True)
-                return {"id": first.id, "status": first.status}, False
+                return {
+                    "id": first.id,
+                    "status": first.status,
+                    "filename": first.filename,
+                    "created_at": first.created_at,
+                    "rows_expected": first.rows_expected,
+                }, False
+            expected = count_data_lines(upload.path, fmt)
             batch_id = secrets.token_hex(12)
             upload.path.rename(spool_path(settings, batch_id, fmt))
             conn.execute(
@@ -93,6 +115,7 @@ def create_batch(
                     fmt=fmt,
                     size_bytes=upload.size,
                     status="queued",
+                    rows_expected=expected,
                     token_id=principal.token_id,
                     created_at=utcnow(),
                 )
@@ -101,7 +124,34 @@ def create_batch(
         upload.path.unlink(missing_ok=True)
         raise
     log.info("batch queued", extra={"event": "batch_queued", "batch": batch_id, "bytes": upload.size})
-    return {"id": batch_id, "status": "queued"}, True
+    return {"id": batch_id, "status": "queued", "filename": upload.filename, "rows_expected": expected}, True
+
+
+def recent_batches(engine: Engine, principal: Principal, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest batches the principal may see: id, status, file name, counters and times."""
+    c = batches.c
+    stmt = (
+        sa.select(
+            c.id,
+            c.status,
+            c.filename,
+            c.scope,
+            c.rows_total,
+            c.rows_stored,
+            c.rows_rejected,
+            c.rows_duplicate,
+            c.rows_expected,
+            c.created_at,
+            c.finished_at,
+        )
+        .order_by(c.created_at.desc())
+        .limit(limit * 5 if principal.teams is not None else limit)
+    )
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings() if principal.covers(r["scope"])]
+    for row in rows:
+        del row["scope"]
+    return rows[:limit]
 
 
 def get_batch(
@@ -149,6 +199,7 @@ def get_batch(
                 "rows_stored",
                 "rows_rejected",
                 "rows_duplicate",
+                "rows_expected",
                 "created_at",
                 "finished_at",
                 "error",

@@ -17,16 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service import trends
+from service import drivers, trends
 from service.auth import Principal
-from service.charts import ChartPoint, Series
+from service.charts import ChartPoint, Series, sparkline
 from service.db import label_counts
 from service.schemas import FIRST_DAY, LAST_DAY
 from service.scorecards import MeasuredPoint, current_per_period, disagreement, measured_at
 from vocml.errors import ConfigError
 
 PERIODS = ("week", "month")
-SORTS = ("team", "records", "share", "change", "gap")
+SORTS = ("team", "records", "share", "change", "movers", "gap")
 SOURCE_NAMES = {"call_note": "call notes", "customer_comment": "customers' comments"}
 
 
@@ -37,15 +37,20 @@ class View:
     period: str = "month"
     start: date | None = None
     end: date | None = None
+    auto: bool = False  # the period was not chosen: weeks for ranges under three months (see auto_period)
 
     def query(self, **extra: Any) -> dict[str, str]:
         """Query parameters that reproduce this view, plus ``extra`` (``None`` values dropped)."""
         params: dict[str, Any] = {"period": self.period, "start": self.start, "end": self.end, **extra}
+        if self.auto and "period" not in extra:
+            params["period"] = None  # links keep choosing the period by the range
         return {k: str(v) for k, v in params.items() if v is not None and v != ""}
 
 
 def parse_view(period: str | None, start: str | None, end: str | None) -> View:
-    """Validate the page's period and range; :class:`ConfigError` says what to fix."""
+    """Validate the page's period and range; :class:`ConfigError` says what to fix. Without a period,
+    ``month`` with ``auto`` set (:func:`resolve_view` picks weeks for short ranges)."""
+    auto = not period
     period = period or "month"
     if period not in PERIODS:
         raise ConfigError(f"period must be 'week' or 'month', got {period!r}")
@@ -66,7 +71,33 @@ def parse_view(period: str | None, start: str | None, end: str | None) -> View:
     first, last = parsed
     if first is not None and last is not None and first > last:
         raise ConfigError("the start date is after the end date; swap them")
-    return View(period=period, start=first, end=last)
+    return View(period=period, start=first, end=last, auto=auto)
+
+
+SHORT_RANGE_DAYS = 92  # under about three months, the period is the week
+
+
+def auto_period(conn: Connection, teams: Sequence[str] | None, start: date | None, end: date | None) -> str:
+    """``week`` when the range (the days with records, within ``start``-``end``) is under three months."""
+    c = label_counts.c
+    stmt = sa.select(sa.func.min(c.day), sa.func.max(c.day)).where(c.n != 0)
+    if teams is not None:
+        stmt = stmt.where(c.team.in_(list(teams)))
+    first, last = conn.execute(stmt).one()
+    if first is None:
+        return "week" if start and end and (end - start).days < SHORT_RANGE_DAYS else "month"
+    first = first if isinstance(first, date) else date.fromisoformat(str(first))
+    last = last if isinstance(last, date) else date.fromisoformat(str(last))
+    lo, hi = max(start or first, first), min(end or last, last)
+    return "week" if (hi - lo).days < SHORT_RANGE_DAYS else "month"
+
+
+def resolve_view(conn: Connection, principal: Principal, view: View) -> View:
+    """The view with its period chosen from the data when the user did not choose one."""
+    if not view.auto:
+        return view
+    teams = None if principal.teams is None else sorted(principal.teams)
+    return View(period=auto_period(conn, teams, view.start, view.end), start=view.start, end=view.end, auto=True)
 
 
 def period_end(start: date, period: str) -> date:
@@ -114,42 +145,93 @@ def team_totals(
     return out
 
 
+def _change(now: dict[str, Any] | None, before: dict[str, Any] | None) -> dict[str, Any]:
+    """Change of the needs-first share between two points, its p-value and how to say it."""
+    out: dict[str, Any] = {"change": None, "p_value": None, "significant": False}
+    if now and before and now["needs_first_share"] is not None and before["needs_first_share"] is not None:
+        out["change"] = now["needs_first_share"] - before["needs_first_share"]
+        k_now = now["counts"]["needs_first"] + now["counts"]["pitch_first"]
+        k_before = before["counts"]["needs_first"] + before["counts"]["pitch_first"]
+        out["p_value"] = trends.two_proportion_p(
+            now["counts"]["needs_first"], k_now, before["counts"]["needs_first"], k_before
+        )
+        out["significant"] = out["p_value"] is not None and out["p_value"] < 0.05
+    out["arrow"], out["direction"] = _arrow(out["change"])
+    return out
+
+
+def headline(points: Sequence[dict[str, Any]], period: str, n_teams: int) -> dict[str, Any] | None:
+    """The Monday answer for the visible teams together: latest share, change, and whether it is real."""
+    if not points:
+        return None
+    now = points[-1]
+    previous = trends.previous_period(now["start"], period)
+    before = next((p for p in points if p["start"] == previous), None)
+    change = _change(now, before)
+    share = now["needs_first_share"]
+    signal = now["counts"]["needs_first"] + now["counts"]["pitch_first"]
+    when = f"the {period} of {now['start']:%b %-d, %Y}" if period == "week" else f"{now['start']:%B %Y}"
+    teams = "your team" if n_teams == 1 else f"your {n_teams} teams"
+    if share is None:
+        sentence = f"No text showed a selling approach in {when} across {teams} ({now['n']} records)."
+    else:
+        sentence = (
+            f"Across {teams}, {pct(share)} of the texts that show a selling approach were needs-first in {when} "
+            f"({now['counts']['needs_first']} of {signal}; "
+            f"95% interval {pct(now['ci_low'])}\u2013{pct(now['ci_high'])})."
+        )
+    if change["change"] is None or before is None:
+        verdict = f"No earlier {period} to compare with."
+    else:
+        pts = change["change"] * 100
+        move = f"{'up' if pts > 0 else 'down'} {abs(pts):.0f} points" if abs(pts) >= 0.5 else "unchanged"
+        was = f"That is {move} from {pct(before['needs_first_share'])} the {period} before"
+        if change["significant"]:
+            verdict = f"{was}: a real change (p={change['p_value']:.3f})."
+        else:
+            verdict = f"{was}, within what chance alone moves (p={change['p_value']:.2f}): no clear change."
+    return {"point": now, "sentence": sentence, "verdict": verdict, **change}
+
+
 def overview(
     conn: Connection, principal: Principal, view: View, *, sort: str = "team", desc: bool = False
-) -> list[dict[str, Any]]:
-    """One row per visible team with records in range: latest share and interval, change, significance, gap.
+) -> dict[str, Any]:
+    """The overview: a headline for the visible teams together, one row per team with records in range
+    (a sparkline of its share over the range, latest share and interval, change and whether it is
+    significant, say-do gap), and what drove the share in the latest period.
 
-    Totals come from one aggregate query; only the last two periods' rows are read (with
-    :func:`service.trends.read_counts`) and turned into points by :func:`service.trends.trend_points`.
+    Totals come from one aggregate query and the points from the ``label_counts`` rows of the range,
+    through :func:`service.trends.trend_points` (the code of ``/v1/trends``).
     """
     teams = None if principal.teams is None else sorted(principal.teams)
     totals = team_totals(conn, teams, view.start, view.end)
     if not totals:
-        return []
+        return {"rows": [], "headline": None, "drivers": [], "latest": None}
+    names = sorted(totals)
     latest_of = {t: trends.period_start(last, view.period) for t, (_, last) in totals.items()}
     previous_of = {t: trends.previous_period(p, view.period) for t, p in latest_of.items()}
-    since = min(previous_of.values())
+    latest_all = max(latest_of.values())
+    since = min([*previous_of.values(), trends.previous_period(latest_all, view.period)])
     if view.start is not None:
         since = max(since, view.start)
-    rows = trends.read_counts(conn, teams=teams, start=since, end=view.end)
+    # Only the last two periods' daily rows are read (say-do gaps need the sources); the sparklines
+    # come from per-period sums computed in the database.
+    rows = trends.read_counts(conn, teams=names, start=since, end=view.end)
     by_team: dict[str, list[trends.CountRow]] = defaultdict(list)
     for row in rows:
-        if row[0] in previous_of and row[2] >= previous_of[row[0]]:
+        if row[2] >= previous_of[row[0]]:
             by_team[row[0]].append(row)
+    sums = trends.period_counts(conn, teams=names, period=view.period, start=view.start, end=view.end)
     out = []
     for team, (records, _last) in totals.items():
-        latest, previous = latest_of[team], previous_of[team]
         points = {p["start"]: p for p in trends.trend_points(by_team[team], period=view.period, error_model=None)}
-        now, before = points.get(latest), points.get(previous)
-        change = p_value = None
-        if now and before and now["needs_first_share"] is not None and before["needs_first_share"] is not None:
-            change = now["needs_first_share"] - before["needs_first_share"]
-            k_now = now["counts"]["needs_first"] + now["counts"]["pitch_first"]
-            k_before = before["counts"]["needs_first"] + before["counts"]["pitch_first"]
-            p_value = trends.two_proportion_p(
-                now["counts"]["needs_first"], k_now, before["counts"]["needs_first"], k_before
-            )
-        arrow, direction = _arrow(change)
+        latest = latest_of[team]
+        now, before = points.get(latest), points.get(previous_of[team])
+        change = _change(now, before)
+        spark_points = []
+        for start, (nf, pf, _ns) in sorted(sums[team].items()):
+            low, high = trends.wilson(nf, nf + pf)
+            spark_points.append(ChartPoint(start=start, value=nf / (nf + pf) if nf + pf else None, low=low, high=high))
         out.append(
             {
                 "team": team,
@@ -157,13 +239,14 @@ def overview(
                 "latest_period": latest,
                 "latest": now,
                 "share": now["needs_first_share"] if now else None,
-                "change": change,
-                "arrow": arrow,
-                "direction": direction,
-                "p_value": p_value,
-                "significant": p_value is not None and p_value < 0.05,
+                **change,
                 "gap": now["say_do"]["gap"] if now else None,
                 "say_do": now["say_do"] if now else None,
+                "spark": sparkline(
+                    spark_points,
+                    label=f"{team}: needs-first share by {view.period}, "
+                    + ", ".join(f"{p.start}: {pct(p.value)}" for p in spark_points[-12:]),
+                ),
             }
         )
     keys: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -171,13 +254,22 @@ def overview(
         "records": lambda r: r["records"],
         "share": lambda r: r["share"],
         "change": lambda r: r["change"],
+        "movers": lambda r: None if r["change"] is None else abs(r["change"]),
         "gap": lambda r: r["gap"],
     }
     key = keys.get(sort, keys["team"])
     present = [r for r in out if key(r) is not None]
     missing = [r for r in out if key(r) is None]
     present.sort(key=key, reverse=desc)
-    return present + sorted(missing, key=keys["team"])
+    last_two = trends.previous_period(latest_all, view.period)
+    together = trends.trend_points([r for r in rows if r[2] >= last_two], period=view.period, error_model=None)
+    found = drivers.drivers(conn, names, latest_all, view.period)
+    return {
+        "rows": present + sorted(missing, key=keys["team"]),
+        "headline": headline(together, view.period, len(totals)),
+        "drivers": found,
+        "latest": latest_all,
+    }
 
 
 def pct(value: float | None, digits: int = 0) -> str:
@@ -307,20 +399,25 @@ def scorecard_rows(history: Sequence[dict[str, Any]], trend: TeamTrend, period: 
     return out
 
 
-def highlight(text: str, evidence: Sequence[dict[str, Any]]) -> list[tuple[str, bool]]:
-    """Split ``text`` into ``(segment, is_evidence)`` pieces using the evidence offsets (overlaps skipped)."""
+def highlight(text: str, evidence: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Split ``text`` into ``(segment, level)`` pieces using the evidence offsets (overlaps skipped):
+    level 0 is plain text, 1-3 an evidence phrase shaded by its weight against the strongest one."""
     spans = sorted(
-        (int(e["start"]), int(e["end"])) for e in evidence if 0 <= int(e["start"]) < int(e["end"]) <= len(text)
+        (int(e["start"]), int(e["end"]), float(e.get("weight") or 0.0))
+        for e in evidence
+        if 0 <= int(e["start"]) < int(e["end"]) <= len(text)
     )
-    pieces: list[tuple[str, bool]] = []
+    strongest = max((w for _, _, w in spans), default=0.0)
+    pieces: list[tuple[str, int]] = []
     pos = 0
-    for start, end in spans:
+    for start, end, weight in spans:
         if start < pos:
             continue
         if start > pos:
-            pieces.append((text[pos:start], False))
-        pieces.append((text[start:end], True))
+            pieces.append((text[pos:start], 0))
+        share = weight / strongest if strongest > 0 else 1.0
+        pieces.append((text[start:end], 3 if share >= 0.75 else 2 if share >= 0.45 else 1))
         pos = end
     if pos < len(text):
-        pieces.append((text[pos:], False))
+        pieces.append((text[pos:], 0))
     return pieces

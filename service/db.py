@@ -9,6 +9,8 @@ Tables:
 * ``records``      stored texts with their prediction and review, unique per (team, external id)
 * ``label_counts`` counts by (team, source, day, label, kind) kept in step with ``records``; ``kind`` is
   ``model`` for the model's label or ``review`` for a reviewed one. Trends read only this table.
+* ``cue_counts``   records per (team, source, day, cue) where the cue fired, kept in step with ``records``;
+  what drives the share (:mod:`service.drivers`) reads this table
 * ``scorecards``   seven-habits self-assessments per (team, period start), append-only history
 """
 
@@ -55,6 +57,7 @@ batches = sa.Table(
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(10), nullable=False, index=True),
     sa.Column("rows_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_expected", sa.Integer, nullable=True),  # data lines counted at upload, for progress
     sa.Column("rows_stored", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rows_rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rows_duplicate", sa.Integer, nullable=False, server_default="0"),
@@ -115,6 +118,16 @@ label_counts = sa.Table(
     sa.Column("label", sa.String(20), primary_key=True),
     sa.Column("kind", sa.String(10), primary_key=True),  # 'model' | 'review'
     sa.Column("n", sa.Integer, nullable=False),
+)
+
+cue_counts = sa.Table(
+    "cue_counts",
+    metadata,
+    sa.Column("team", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(30), primary_key=True),  # '' when the row had no source
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("cue", sa.String(60), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),  # records of that team, source and day where the cue fired
 )
 
 scorecards = sa.Table(
@@ -220,6 +233,19 @@ def dialect_insert(conn: Connection) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def upsert_cue_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str], int]) -> None:
+    """Add ``deltas`` keyed by (team, source, day, cue) to ``cue_counts`` (one statement, one lock order)."""
+    rows = [{"team": t, "source": s, "day": d, "cue": c, "n": n} for (t, s, d, c), n in deltas.items() if n != 0]
+    if not rows:
+        return
+    rows.sort(key=lambda r: (r["team"], r["source"], r["day"], r["cue"]))
+    stmt = dialect_insert(conn)(cue_counts)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team", "source", "day", "cue"], set_={"n": cue_counts.c.n + stmt.excluded.n}
+    )
+    conn.execute(stmt, rows)
 
 
 def upsert_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str, str], int]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from vocml.cues import CUE_NAMES
 from vocml.data import CONTROL_CLASS, MAX_YEAR, MIN_YEAR, text_problem
 
 # Bounds the stores and the date arithmetic handle (a week after 9999-12-31 does not exist; PostgreSQL's
@@ -53,6 +55,9 @@ def _utc_iso(value: datetime) -> str:
 
 # The database keeps naive UTC; the API says so with an explicit offset (RFC 3339 date-time).
 UtcDatetime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
+
+CueName = enum.Enum("CueName", {name: name for name in CUE_NAMES}, type=str)  # type: ignore[misc]
+"""A behaviour (cue) of the registry, by name."""
 
 Label = Literal["pitch_first", "needs_first", "no_signal"]
 Source = Literal["call_note", "customer_comment"]
@@ -113,8 +118,13 @@ class ClassifyOut(BaseModel):
 
 
 class BatchCreatedOut(BaseModel):
+    """The queued batch (202), or the batch the same file went into before (200: ``created_at`` says when)."""
+
     id: str
     status: BatchStatus
+    filename: str | None = None
+    created_at: UtcDatetime | None = None
+    rows_expected: int | None = None
 
 
 class BatchErrorOut(BaseModel):
@@ -134,6 +144,7 @@ class BatchOut(BaseModel):
     rows_stored: int
     rows_rejected: int
     rows_duplicate: int
+    rows_expected: int | None = None  # data lines counted at upload (a CSV field over several lines counts more)
     created_at: UtcDatetime
     finished_at: UtcDatetime | None
     error: str | None

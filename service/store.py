@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.auth import Principal
-from service.db import dialect_insert, label_counts, records, upsert_counts, utcnow
+from service.db import dialect_insert, label_counts, records, upsert_counts, upsert_cue_counts, utcnow
 from service.errors import NotFoundError
+from vocml.cues import CUES
 from vocml.data import LABELS, MAX_YEAR, MIN_YEAR, Record
 from vocml.errors import ConfigError
 from vocml.model import Prediction
@@ -81,7 +82,7 @@ def record_row(
 
 
 def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert rows and add them to ``label_counts`` (same transaction); return the rows not stored
+    """Insert rows and add them to ``label_counts`` and ``cue_counts`` (same transaction); return the rows not stored
     because their (team, id) is stored already, by this transaction or by a concurrent one.
 
     Rows are inserted in (team, id) order, like the counts: concurrent writers then take their locks
@@ -112,6 +113,13 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[st
         (r["team"], r["source"] or "", r["day"], r["label"], "model") for r in rows if id(r) not in skipped_ids
     )
     upsert_counts(conn, dict(deltas))
+    cue_deltas: Counter[tuple[str, str, date, str]] = Counter(
+        (r["team"], r["source"] or "", r["day"], cue)
+        for r in rows
+        if id(r) not in skipped_ids
+        for cue in set((r.get("prediction") or {}).get("cues") or ())
+    )
+    upsert_cue_counts(conn, dict(cue_deltas))
     return skipped
 
 
@@ -129,6 +137,7 @@ class RecordFilter:
     q: str | None = None
     start: date | None = None
     end: date | None = None
+    cue: str | None = None  # a behaviour found in the text (a cue name)
 
 
 def effective_label() -> sa.ColumnElement[str]:
@@ -159,6 +168,10 @@ def filter_clauses(f: RecordFilter, principal: Principal) -> list[sa.ColumnEleme
     if f.q:
         escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(records.c.text.ilike(f"%{escaped}%", escape="\\"))
+    if f.cue is not None:
+        if f.cue not in CUES:
+            raise ConfigError(f"unknown behaviour {f.cue!r}; known: {', '.join(CUES)}")
+        clauses.append(sa.cast(records.c.prediction, sa.Text).like(f'%"{f.cue}"%'))  # cue names are [a-z_]
     if f.start is not None:
         clauses.append(records.c.created_at >= datetime.combine(f.start, time.min))
     if f.end is not None:

@@ -232,6 +232,39 @@ def read_counts(
     return [(r.team, r.source, r.day, r.label, r.kind, int(r.n)) for r in conn.execute(stmt)]
 
 
+def period_start_sql(column: Any, period: str, dialect: str) -> Any:
+    """SQL for :func:`period_start` of a date column: the Monday of its ISO week, or the first of its month."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.date_trunc("week" if period == "week" else "month", column), sa.Date)
+    if period == "week":  # SQLite: forward to Sunday (the same day if it is one), back six days
+        return sa.func.date(column, "weekday 0", "-6 days")
+    return sa.func.date(column, "start of month")
+
+
+def period_counts(
+    conn: Connection, *, teams: Sequence[str], period: str, start: date | None = None, end: date | None = None
+) -> dict[str, dict[date, list[int]]]:
+    """Records per team and period by label (``LABELS`` order), summed in the database: what a sparkline
+    needs over a long range, without reading every day's row."""
+    c = label_counts.c
+    bucket = period_start_sql(c.day, period, conn.dialect.name).label("bucket")
+    stmt = (
+        sa.select(c.team, bucket, c.label, sa.func.sum(c.n))
+        .where(c.team.in_(list(teams)), c.n != 0)
+        .group_by(c.team, bucket, c.label)
+    )
+    if start is not None:
+        stmt = stmt.where(c.day >= start)
+    if end is not None:
+        stmt = stmt.where(c.day <= end)
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    out: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for team, day, label, n in conn.execute(stmt):
+        key = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        out[str(team)][key][index[label]] += int(n or 0)
+    return out
+
+
 def trend_points(
     rows: Iterable[CountRow],
     *,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from service.batches import create_batch, get_batch
-from service.db import batches as batches_table
+from service.batches import create_batch, get_batch, recent_batches
 from service.db import write_problem
 from service.deps import EngineDep, SettingsDep, UploaderDep
 from service.errors import ServiceUnavailableError
@@ -58,7 +56,7 @@ async def upload_batch(
     batch, created = await run_in_threadpool(create_batch, engine, settings, upload, principal)
     if created:
         request.app.state.worker.notify()
-    return JSONResponse(batch, status_code=202 if created else 200)
+    return JSONResponse(BatchCreatedOut(**batch).model_dump(mode="json"), status_code=202 if created else 200)
 
 
 @router.get("/batches", summary="Recent batches visible to this token")
@@ -66,28 +64,7 @@ def list_batches(
     engine: EngineDep, principal: UploaderDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[dict[str, object]]:
     """Newest first: id, status, file name and counters."""
-    c = batches_table.c
-    stmt = (
-        sa.select(
-            c.id,
-            c.status,
-            c.filename,
-            c.scope,
-            c.rows_total,
-            c.rows_stored,
-            c.rows_rejected,
-            c.rows_duplicate,
-            c.created_at,
-            c.finished_at,
-        )
-        .order_by(c.created_at.desc())
-        .limit(limit * 5 if principal.teams is not None else limit)
-    )
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(stmt).mappings() if principal.covers(r["scope"])]
-    for row in rows:
-        del row["scope"]
-    return rows[:limit]
+    return recent_batches(engine, principal, limit=limit)
 
 
 @router.get("/batches/{batch_id}", summary="Progress, rejected and duplicate rows of a batch", response_model=BatchOut)

@@ -18,8 +18,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from service import dashboard_views as views
-from service.charts import ChartPoint, Series, line_chart
+from service.batches import recent_batches
+from service.charts import (
+    ChartPoint,
+    Series,
+    confusion_heatmap,
+    line_chart,
+    most_common_miss,
+    reliability_diagram,
+)
 from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
+from service.drivers import drivers as find_drivers
 from service.scorecards import list_scorecards
 from service.store import RecordFilter, page_records, record_out
 from service.trends import HELD_OUT_SET
@@ -39,6 +48,8 @@ templates.env.filters["pathq"] = lambda value: quote(str(value), safe="")
 router = APIRouter(include_in_schema=False)
 
 PeriodQ = Annotated[str | None, Query(max_length=10)]
+SMALL = (460, 240)  # one of several charts side by side
+HALF = (600, 280)  # one of two charts side by side
 DateQ = Annotated[str | None, Query(max_length=10)]
 
 
@@ -100,8 +111,21 @@ def overview_page(
     view = views.parse_view(period, start, end)
     sort = sort if sort in views.SORTS else "team"
     with engine.connect() as conn:
-        rows = views.overview(conn, principal, view, sort=sort, desc=dir == "desc")
-    return render(request, "overview.html", {"view": view, "rows": rows, "sort": sort, "dir": dir})
+        view = views.resolve_view(conn, principal, view)
+        found = views.overview(conn, principal, view, sort=sort, desc=dir == "desc")
+    return render(
+        request,
+        "overview.html",
+        {
+            "view": view,
+            "rows": found["rows"],
+            "headline": found["headline"],
+            "drivers": found["drivers"],
+            "latest": found["latest"],
+            "sort": sort,
+            "dir": dir,
+        },
+    )
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -115,24 +139,25 @@ def compare_page(
     start: DateQ = None,
     end: DateQ = None,
 ) -> HTMLResponse:
-    """Several teams' needs-first share on one chart."""
+    """Several teams' needs-first share side by side: one small chart per team on the same axes."""
     view = views.parse_view(period, start, end)
     with engine.connect() as conn:
+        view = views.resolve_view(conn, principal, view)
         available = views.visible_teams(conn, principal)
         chosen = [t for t in dict.fromkeys(team or []) if t][:8]
         for t in chosen:
             principal.require_team(t)
-        series, tables = [], []
-        for i, t in enumerate(chosen):
+        charts, tables = [], []
+        for t in chosen:
             trend = views.team_trend(conn, principal, t, view, error_model=None, draws=settings.bootstrap_draws)
             href = _records_href(t, view)
-            series.append(views.share_series(t, t, trend.points, style=i, href=href))
+            series = [views.share_series(t, t, trend.points, style=0, href=href)]
+            charts.append(line_chart(series, title=t, period=view.period, size=SMALL))
             tables.append(trend)
-    chart = line_chart(series, title="Needs-first share by team") if chosen else None
     return render(
         request,
         "compare.html",
-        {"view": view, "available": available, "chosen": chosen, "chart": chart, "tables": tables},
+        {"view": view, "available": available, "chosen": chosen, "charts": charts, "tables": tables},
     )
 
 
@@ -161,6 +186,7 @@ def records_page(
     source: Annotated[str | None, Query(max_length=30)] = None,
     uncertain: Annotated[str | None, Query(max_length=5)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    cue: Annotated[str | None, Query(max_length=60)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """A team's records, newest first, filtered; evidence highlighted; labels correctable by uploaders.
@@ -173,6 +199,8 @@ def records_page(
         raise ConfigError(f"label must be one of {', '.join(LABELS)}")
     if source and source not in views.SOURCE_NAMES:
         raise ConfigError(f"source must be one of {', '.join(views.SOURCE_NAMES)}")
+    if cue and cue not in CUES:
+        raise ConfigError(f"unknown behaviour {cue!r}; choose one from the list")
     flag = {"yes": True, "no": False}.get(uncertain or "")
     f = RecordFilter(
         team=team,
@@ -182,6 +210,7 @@ def records_page(
         q=q or None,
         start=view.start,
         end=view.end,
+        cue=cue or None,
     )
     with engine.connect() as conn:
         rows, next_cursor = page_records(conn, f, principal, limit=50, cursor=cursor or None)
@@ -190,7 +219,13 @@ def records_page(
         rec = record_out(row)
         rec["pieces"] = views.highlight(rec["text"], rec["prediction"]["evidence"])
         items.append(rec)
-    filters = {"label": label or "", "source": source or "", "uncertain": uncertain or "", "q": q or ""}
+    filters = {
+        "label": label or "",
+        "source": source or "",
+        "uncertain": uncertain or "",
+        "q": q or "",
+        "cue": cue or "",
+    }
     export_q = {k: v for k, v in {"team": team, **filters, "start": view.start, "end": view.end}.items() if v}
     if "uncertain" in export_q:
         export_q["uncertain"] = "true" if flag else "false"
@@ -221,12 +256,23 @@ def team_page(
     start: DateQ = None,
     end: DateQ = None,
 ) -> HTMLResponse:
-    """A team's trend (with the error-adjusted line and a split by source) and its scorecards beside it."""
+    """A team's trend (with the error-adjusted line), what drives it, call notes against customers'
+    comments, and its scorecards beside the measured share."""
     view = views.parse_view(period, start, end)
     principal.require_team(team)
     error_model = getattr(request.app.state, "error_model", None)
     with engine.connect() as conn:
+        view = views.resolve_view(conn, principal, view)
         trend = views.team_trend(conn, principal, team, view, error_model=error_model, draws=settings.bootstrap_draws)
+        latest = trend.points[-1]["start"] if trend.points else None
+        drivers = find_drivers(conn, [team], latest, view.period) if latest else []
+        # scorecards are monthly self-assessments: they sit beside the measured share of their month
+        monthly = views.View(period="month", start=view.start, end=view.end)
+        score_trend = (
+            trend
+            if view.period == "month"
+            else views.team_trend(conn, principal, team, monthly, error_model=None, draws=settings.bootstrap_draws)
+        )
     href = _records_href(team, view)
     main = [views.share_series("Needs-first share", team, trend.points, style=0, href=href)]
     if trend.adjusted:
@@ -243,7 +289,7 @@ def team_page(
         for i, (src, pts) in enumerate(trend.by_source.items())
     ]
     history = list_scorecards(engine, team, principal)
-    compared = views.scorecard_rows(history, trend, view.period)
+    compared = views.scorecard_rows(history, score_trend, "month")
     self_series = Series(
         name="Self-score (total of 28, as %)",
         style=4,
@@ -261,13 +307,17 @@ def team_page(
             for row in compared
         ],
     )
-    measured_src = trend.by_source.get("customer_comment") or trend.points
+    measured_src = score_trend.by_source.get("customer_comment") or score_trend.points
     measured_name = (
-        "Needs-first share in customers' comments" if "customer_comment" in trend.by_source else "Needs-first share"
+        "Needs-first share in customers' comments (by month)"
+        if "customer_comment" in score_trend.by_source
+        else "Needs-first share (by month)"
     )
     say_do_chart = line_chart(
         [views.share_series(measured_name, team, measured_src, style=3), self_series],
-        title="What the team says (scorecard) and what its records show",
+        title="What the team says (monthly scorecard) and what its records show",
+        period="month",
+        size=HALF,
     )
     return render(
         request,
@@ -276,11 +326,17 @@ def team_page(
             "view": view,
             "team": team,
             "trend": trend,
-            "chart": line_chart(main, title=f"Needs-first share, {team}"),
-            "source_chart": line_chart(by_source, title=f"By source, {team}") if by_source else None,
+            "chart": line_chart(main, title=f"Needs-first share, {team}", period=view.period),
+            "source_chart": line_chart(
+                by_source, title=f"Call notes against customers' comments, {team}", period=view.period, size=HALF
+            )
+            if by_source
+            else None,
             "say_do_chart": say_do_chart,
             "scorecards": compared,
             "history": history,
+            "drivers": drivers,
+            "latest": latest,
             "can_write": principal.has_role("uploader"),
             "team_q": _quote(team),
         },
@@ -288,21 +344,38 @@ def team_page(
 
 
 @router.get("/upload", response_class=HTMLResponse)
-def upload_page(request: Request, principal: ViewerDep) -> HTMLResponse:
-    """Upload a CSV or JSONL batch and watch it run (uploaders and admins)."""
-    return render(request, "upload.html", {"can_upload": principal.has_role("uploader")})
+def upload_page(
+    request: Request,
+    engine: EngineDep,
+    principal: ViewerDep,
+    batch: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9a-f]+$")] = None,
+) -> HTMLResponse:
+    """Upload a CSV or JSONL batch and watch it run; the past uploads this token may see, each linked."""
+    can_upload = principal.has_role("uploader")
+    past = recent_batches(engine, principal, limit=20) if can_upload else []
+    return render(request, "upload.html", {"can_upload": can_upload, "past": past, "batch": batch})
 
 
 @router.get("/model", response_class=HTMLResponse)
 def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep) -> HTMLResponse:
-    """The model card: version, date, per-label scores, confusion matrix and calibration."""
+    """The model card in plain words first (the held-out figure, its most common miss), then pictures
+    (reliability diagram, confusion heatmap), then the tables."""
     card = classifier.card
     fields = ("version", "created", "threshold", "sklearn", "spacy", "vocml", "metrics", "evaluations")
     info = None if card is None else {k: getattr(card, k, None) for k in fields}
     held_out = ((info or {}).get("evaluations") or {}).get(HELD_OUT_SET)
     metrics = held_out or (info or {}).get("metrics") or {}
     source = "on real texts it never saw (the locked real test set)" if held_out else "cross-validated"
-    return render(request, "model.html", {"card": info, "metrics": metrics, "metrics_source": source})
+    pictures = {
+        "reliability": reliability_diagram(metrics["reliability"]) if metrics.get("reliability") else None,
+        "heatmap": confusion_heatmap(metrics["confusion"]) if (metrics.get("confusion") or {}).get("matrix") else None,
+        "miss": most_common_miss(metrics["confusion"]) if metrics.get("confusion") else None,
+    }
+    return render(
+        request,
+        "model.html",
+        {"card": info, "metrics": metrics, "metrics_source": source, "held_out": bool(held_out), **pictures},
+    )
 
 
 @router.get("/scorecard", response_class=HTMLResponse)

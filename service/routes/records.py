@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from service.auth import Principal
 from service.deps import EngineDep, UploaderDep, ViewerDep
-from service.schemas import DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
+from service.schemas import CueName, DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
 from service.store import RecordFilter, iter_records, page_records, record_out, review_record
 from vocml.errors import ConfigError
 
@@ -29,11 +29,21 @@ def record_filter(
     q: Annotated[str | None, Query(max_length=200, description="case-insensitive substring of the text")] = None,
     start: DayQ = None,
     end: DayQ = None,
+    cue: Annotated[CueName | None, Query(description="a behaviour (cue) found in the text, e.g. price_push")] = None,
 ) -> RecordFilter:
     """The filters shared by the drill-down and the export."""
     if start is not None and end is not None and start > end:
         raise ConfigError("start is after end; swap them")
-    return RecordFilter(team=team, label=label, source=source, uncertain=uncertain, q=q or None, start=start, end=end)
+    return RecordFilter(
+        team=team,
+        label=label,
+        source=source,
+        uncertain=uncertain,
+        q=q or None,
+        start=start,
+        end=end,
+        cue=cue.value if cue is not None else None,
+    )
 
 
 FilterDep = Annotated[RecordFilter, Depends(record_filter)]

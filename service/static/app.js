@@ -89,8 +89,13 @@ function initReview() {
       const result = await api("POST", `/v1/records/${form.dataset.record}/review`, { label });
       if (result.ok) {
         const item = form.closest(".record");
-        item.querySelector(".label-value").textContent = result.data.label.replace("_", "-");
-        status.textContent = `Saved: now ${result.data.label.replace("_", "-")}. Trends include it on reload.`;
+        const label = result.data.label;
+        const words = { pitch_first: "pitch-first", needs_first: "needs-first", no_signal: "no signal" };
+        item.querySelector(".label-value").replaceChildren(el("span", { class: `badge ${label}` }, words[label] || label));
+        const review = result.data.review || {};
+        const who = item.querySelector(".review-who");
+        if (who) who.textContent = review.reviewed_by ? `set by ${review.reviewed_by} just now` : "";
+        status.textContent = `Saved: now ${words[label] || label}. Trends include it on reload.`;
       } else {
         status.textContent = "Not saved: " + problemText(result);
       }
@@ -104,20 +109,26 @@ function renderBatch(batch) {
   document.getElementById("batch-status").textContent = batch.status;
   const bar = document.getElementById("progress");
   const counts = document.getElementById("batch-counts");
+  const percentBox = document.getElementById("batch-percent");
   const processed = batch.rows_stored + batch.rows_rejected + batch.rows_duplicate;
-  if (batch.status === "done" || batch.status === "failed") {
-    bar.max = 1;
-    bar.value = 1;
-  } else {
-    bar.removeAttribute("value"); // indeterminate: the total is known only at the end
-  }
+  const finished = batch.status === "done" || batch.status === "failed";
+  const expected = batch.rows_expected;
+  let percent = null;
+  if (finished) percent = 100;
+  else if (expected) percent = Math.min(99, Math.floor((100 * processed) / expected));
+  bar.max = 100;
+  if (percent === null) bar.removeAttribute("value");
+  else bar.value = percent;
+  percentBox.textContent = percent === null ? "" : `${percent}%`;
+  const of = expected && !finished ? ` of about ${expected.toLocaleString()}` : "";
   counts.textContent =
-    `${processed} rows read: ${batch.rows_stored} stored, ${batch.rows_rejected} rejected, ` +
-    `${batch.rows_duplicate} duplicates` + (batch.status === "failed" && batch.error ? `. Failed: ${batch.error}` : "") +
+    `${processed.toLocaleString()}${of} rows read` + (percent === null ? "" : ` (${percent}%)`) +
+    `: ${batch.rows_stored.toLocaleString()} stored, ${batch.rows_rejected.toLocaleString()} rejected, ` +
+    `${batch.rows_duplicate.toLocaleString()} duplicates` +
+    (batch.status === "failed" && batch.error ? `. Failed: ${batch.error}` : "") +
     (batch.status === "done" ? ". Done." : "");
   const box = document.getElementById("batch-errors");
   box.replaceChildren();
-  const finished = batch.status === "done" || batch.status === "failed";
   rowTable(box, batch, {
     rows: batch.errors, total: batch.errors_total, key: "errors", param: "errors",
     caption: "Rejected rows", more: "rejected rows", id: "more-errors", finished,
@@ -185,13 +196,24 @@ async function pollBatch(id) {
   }
 }
 
+function showStart(data) {
+  // From the first second: the rows to expect, before the first poll answers.
+  renderBatch({
+    id: data.id, status: data.status, rows_stored: 0, rows_rejected: 0, rows_duplicate: 0,
+    rows_expected: data.rows_expected, errors: [], errors_total: 0, duplicates: [],
+  });
+}
+
 function initUpload() {
   const form = document.getElementById("upload");
   if (!form) return;
+  const box = document.getElementById("progress-box");
+  if (box.dataset.batch) pollBatch(box.dataset.batch);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const box = document.getElementById("progress-box");
     box.hidden = false;
+    const already = document.getElementById("already");
+    already.hidden = true;
     document.getElementById("batch-counts").textContent = "Uploading…";
     document.getElementById("batch-errors").replaceChildren();
     const data = new FormData();
@@ -202,7 +224,68 @@ function initUpload() {
       document.getElementById("batch-counts").textContent = "Upload rejected: " + problemText(result);
       return;
     }
+    if (result.status === 200) {
+      // The same file went in before: say when, and show that batch instead of storing it twice.
+      const when = result.data.created_at ? new Date(result.data.created_at) : null;
+      const stamp = when ? when.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "before";
+      already.replaceChildren(
+        document.createTextNode(`This file was already uploaded on ${stamp}; nothing was stored twice. `),
+        el("a", { href: `/upload?batch=${encodeURIComponent(result.data.id)}` }, "Open that upload"),
+      );
+      already.hidden = false;
+    }
+    showStart(result.data);
     pollBatch(result.data.id);
+  });
+}
+
+// --- folding filters on phones, chart tooltips -------------------------------------------------
+function initFolds() {
+  // On a phone the count tables start folded (the chart and its tooltips come first).
+  if (window.matchMedia("(max-width: 600px)").matches) {
+    document.querySelectorAll("details.counts[open]").forEach((d) => (d.open = false));
+  }
+  document.querySelectorAll("button.fold-toggle").forEach((button) => {
+    const target = document.getElementById(button.getAttribute("aria-controls"));
+    if (!target) return;
+    button.addEventListener("click", () => {
+      const open = target.classList.toggle("open");
+      button.setAttribute("aria-expanded", String(open));
+    });
+  });
+}
+
+function initTooltips() {
+  const tip = el("div", { class: "tooltip", role: "tooltip", id: "chart-tip", hidden: "" });
+  document.body.append(tip);
+  const targets = document.querySelectorAll("svg [data-tip]");
+  targets.forEach((node) => {
+    // the styled tooltip replaces the browser's own (links keep their aria-label for screen readers)
+    const title = node.querySelector(":scope > title");
+    if (title) {
+      if (!node.closest("a[aria-label]")) {
+        node.setAttribute("role", "img");
+        node.setAttribute("aria-label", title.textContent);
+      }
+      title.remove();
+    }
+    const show = () => {
+      tip.textContent = node.getAttribute("data-tip");
+      tip.hidden = false;
+      const box = node.getBoundingClientRect();
+      const width = Math.min(320, window.innerWidth - 16);
+      tip.style.maxWidth = `${width}px`;
+      const left = Math.max(8, Math.min(window.scrollX + box.left + box.width / 2 - width / 2, window.scrollX + window.innerWidth - width - 8));
+      tip.style.left = `${left}px`;
+      tip.style.top = `${window.scrollY + box.top - 8}px`;
+      tip.style.transform = "translateY(-100%)";
+    };
+    const hide = () => (tip.hidden = true);
+    node.addEventListener("pointerenter", show);
+    node.addEventListener("pointerleave", hide);
+    const focusable = node.closest("a") || node;
+    focusable.addEventListener("focus", show);
+    focusable.addEventListener("blur", hide);
   });
 }
 
@@ -267,7 +350,10 @@ function initScorecard() {
   });
 }
 
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  initFolds();
+  initTooltips();
   initSignIn();
   initSignOut();
   initReview();

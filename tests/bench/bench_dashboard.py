@@ -1,8 +1,9 @@
-"""Benchmark (not a test): the dashboard overview's first render with 50 teams and 1,000,000 records.
+"""Benchmark (not a test): the dashboard overview's first render with 50 teams and 1,000,000 records,
+sparklines and the drivers panel included.
 
-Fills a fresh SQLite database with bulk SQL (a recursive CTE into ``records``, then ``label_counts``
-aggregated from it, exactly what the batch worker keeps in step), starts the real app in-process and
-times ``GET /`` with a session cookie: the first render, then the median of several.
+Fills a fresh SQLite database with bulk SQL (a recursive CTE into ``records``, then ``label_counts`` and
+``cue_counts`` aggregated from it, exactly what the batch worker keeps in step), starts the real app
+in-process and times ``GET /`` with a session cookie: the first render, then the median of several.
 
     .venv/bin/python tests/bench/bench_dashboard.py [--records 1000000] [--teams 50] [--renders 15]
 """
@@ -28,7 +29,13 @@ from service.auth import create_token
 from service.db import make_engine, migrate
 from service.settings import Settings
 
-PREDICTION = '{"scores": {}, "cues": [], "evidence": []}'
+# Four kinds of stored prediction, so that the drivers panel has behaviours to count and quote.
+PREDICTIONS = [
+    '{"scores": {}, "cues": ["price_push"], "evidence": []}',
+    '{"scores": {}, "cues": ["discovery_question"], "evidence": []}',
+    '{"scores": {}, "cues": ["deadline_pressure", "feature_dump"], "evidence": []}',
+    '{"scores": {}, "cues": [], "evidence": []}',
+]
 
 
 class StubClassifier:
@@ -62,11 +69,13 @@ def fill(engine: sa.Engine, *, n_records: int, n_teams: int, days: int = 730) ->
                        CASE WHEN (i * 7 + (i % :teams) + (i / 100000)) % 10 < 4 THEN 'needs_first'
                             WHEN (i * 7 + (i % :teams) + (i / 100000)) % 10 < 8 THEN 'pitch_first'
                             ELSE 'no_signal' END,
-                       0.9, 0, :prediction, datetime('now')
+                       0.9, 0,
+                       CASE (i / 7 + i / 100000) % 4 WHEN 0 THEN :p0 WHEN 1 THEN :p1 WHEN 2 THEN :p2 ELSE :p3 END,
+                       datetime('now')
                 FROM seq
                 """
             ),
-            {"n": n_records, "teams": n_teams, "days": days, "prediction": PREDICTION},
+            {"n": n_records, "teams": n_teams, "days": days, **{f"p{k}": p for k, p in enumerate(PREDICTIONS)}},
         )
         conn.execute(
             sa.text(
@@ -77,6 +86,17 @@ def fill(engine: sa.Engine, *, n_records: int, n_teams: int, days: int = 730) ->
                 """
             )
         )
+        for cue in ("price_push", "discovery_question", "deadline_pressure", "feature_dump"):
+            conn.execute(
+                sa.text(
+                    """
+                    INSERT INTO cue_counts (team, source, day, cue, n)
+                    SELECT team, coalesce(source, ''), day, :cue, count(*)
+                    FROM records WHERE prediction LIKE :pattern GROUP BY team, coalesce(source, ''), day
+                    """
+                ),
+                {"cue": cue, "pattern": f'%"{cue}"%'},
+            )
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
     return time.perf_counter() - started
@@ -119,10 +139,13 @@ def main() -> None:
                     raise SystemExit(f"{path} answered {r.status_code}: {r.text[:300]}")
                 if i == 0:
                     first = times[0]
-            rows = r.text.count('<th scope="row">')
+            cards = r.text.count('<li class="team-card">') or r.text.count('<th scope="row">')
+            drivers = r.text.count('<li class="driver ')
+            sparks = r.text.count('<svg class="spark"')
             print(
                 f"GET {path:<52} first {first * 1000:7.1f} ms   p50 {statistics.median(times) * 1000:7.1f} ms   "
-                f"max {max(times) * 1000:7.1f} ms   ({rows} table rows, {len(r.content) // 1024} KiB)"
+                f"max {max(times) * 1000:7.1f} ms   ({cards} teams or rows, {sparks} sparklines, {drivers} drivers, "
+                f"{len(r.content) // 1024} KiB)"
             )
 
 

@@ -127,7 +127,7 @@ def test_upload_a_file_and_watch_it_finish(seeded: Server, new_page, shot, tmp_p
     assert "2 stored" in counts and "2 rejected" in counts, counts
     table = page.locator("table.errors").inner_text()
     assert "3" in table and "5" in table  # file line numbers of the two bad rows
-    assert page.locator("progress").get_attribute("value") == "1"
+    assert page.locator("progress").get_attribute("value") == "100"
     shot(page, "done")
 
 
@@ -151,25 +151,32 @@ def test_every_rejected_row_can_be_listed(seeded: Server, new_page, shot, tmp_pa
 def test_overview_and_chart_show_the_right_teams(seeded: Server, new_page, shot) -> None:
     page = new_page()
     sign_in(page, seeded, "admin", "/?period=month")
-    rows = page.locator("table#overview tbody th[scope=row]").all_inner_texts()
+    rows = page.locator("ol#overview li.team-card a.tc-name").all_inner_texts()
     assert "North" in rows and "South-Hidden" in rows
-    north = page.locator("table#overview tbody tr", has_text="North").inner_text()
-    assert "%" in north and re.search(r"(up|down|flat)", north)
+    north = page.locator("ol#overview li.team-card", has_text="North").inner_text()
+    assert "%" in north and re.search(r"(up|down|flat|no previous)", north)
+    assert page.locator("section.headline").is_visible()
     shot(page, "overview")
     page.get_by_role("link", name="Share").click()  # sortable by share
     page.wait_for_url(re.compile(r"sort=share"))
     page.get_by_role("link", name="North", exact=True).click()
-    page.wait_for_selector("figure.chart svg")
-    assert page.locator("figure.chart").first.locator(".marker").count() >= 2
-    title = page.locator("figure.chart .marker title").first.text_content()
+    page.wait_for_selector("figure.chart svg.plot.wide")
+    assert page.locator("figure.chart").first.locator("svg.wide .marker").count() >= 2
+    marker = page.locator("figure.chart svg.wide .marker").first
+    title = marker.get_attribute("data-tip") or ""
     assert "needs-first" in title and "n=" in title
+    top = page.locator("figure.chart svg.wide .series").last.locator(".marker").first  # the one drawn on top
+    top.hover()  # the counts in a styled tooltip
+    tip = page.locator("#chart-tip")
+    tip.wait_for()
+    assert tip.inner_text() == top.get_attribute("data-tip") and "n=" in tip.inner_text()
     assert page.get_by_text("Error-adjusted share").first.is_visible()
     assert page.locator("table.trend").first.is_visible()
     shot(page, "team")
     page.get_by_role("link", name="Compare with other teams").click()
     page.get_by_label("South-Hidden").check()
     page.get_by_role("button", name="Show").click()
-    page.wait_for_selector("figure.chart svg .series.s1")
+    page.wait_for_function("document.querySelectorAll('.multiples figure.chart').length === 2")
     shot(page, "compare")
     phone = new_page(PHONE)
     sign_in(phone, seeded, "admin", "/teams/North?period=month")
@@ -243,7 +250,7 @@ def test_fill_a_scorecard_and_see_it_beside_the_trend(seeded: Server, new_page, 
     page.wait_for_selector("#scorecards")
     section = page.locator("#scorecards").inner_text()
     assert "28/28" in section and "Says and does disagree" in section and "customers' comments" in section
-    assert page.locator("#scorecards figure.chart > svg").count() == 1
+    assert page.locator("#scorecards figure.chart svg.plot.wide").count() == 2  # by source, and says vs does
     shot(page, "beside-trend")
     phone = new_page(PHONE)
     sign_in(phone, seeded, "uploader", "/teams/North?period=month")

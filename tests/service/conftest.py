@@ -67,6 +67,8 @@ class FakeClassifier:
                 label, word = "pitch_first", "discount" if "discount" in lowered else "sign"
             else:
                 label, word = "no_signal", None
+            rules = {"discount": "price_push", "asked": "discovery_question", "eoq": "deadline_pressure"}
+            cues = sorted(cue for word_, cue in rules.items() if word_ in lowered)
             confidence = 0.5 if "maybe" in lowered else 0.9
             scores = {lab: (confidence if lab == label else round((1 - confidence) / 2, 6)) for lab in LABELS}
             evidence = []
@@ -80,7 +82,7 @@ class FakeClassifier:
                     confidence=confidence,
                     scores=scores,
                     uncertain=confidence < self.threshold,
-                    cues=[],
+                    cues=cues,
                     evidence=evidence,
                 )
             )

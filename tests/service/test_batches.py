@@ -169,7 +169,11 @@ def test_same_file_twice_gives_the_first_batch(client: Any, tokens: Any, helpers
     helpers.wait_batch(client, first.json()["id"], tokens["uploader"])
     again = helpers.upload(client, GOOD, tokens["uploader"], name="renamed.csv")
     assert again.status_code == 200, again.text
-    assert again.json() == {"id": first.json()["id"], "status": "done"}
+    body = again.json()
+    assert {k: body[k] for k in ("id", "status")} == {"id": first.json()["id"], "status": "done"}
+    # it says when the first copy went in, under which name, and how many rows it counted
+    assert body["filename"] == first.json()["filename"] and body["created_at"].endswith("+00:00")
+    assert body["rows_expected"] == first.json()["rows_expected"] == 3
     assert count(client) == 3
     assert count(client, batches) == 1
 

@@ -77,28 +77,89 @@ def test_sign_out_ends_the_session(loaded, tokens) -> None:
     assert loaded.get("/", headers=HTML, follow_redirects=False).status_code == 303
 
 
+def _card(html: str, team: str) -> str:
+    """The overview card of ``team``."""
+    found = re.search(
+        rf'<li class="team-card">\s*<div class="tc-head">.*?'
+        rf'<a class="tc-name" href="/teams/{team}\?[^"]*">{team}</a>(.*?)</li>',
+        html,
+        re.S,
+    )
+    assert found is not None, team
+    return found.group(1)
+
+
 def test_overview_lists_visible_teams_with_share_change_and_gap(loaded, tokens) -> None:
     sign_in(loaded, tokens, "viewer")
     r = loaded.get("/?period=month", headers=HTML)
     assert r.status_code == 200, r.text
     assert "EMEA" in r.text and "APAC-Secret" in r.text
-    row = re.search(r'<th scope="row"><a href="/teams/EMEA\?[^"]*">EMEA</a></th>(.*?)</tr>', r.text, re.S)
-    assert row is not None
-    cells = row.group(1)
+    cells = _card(r.text, "EMEA")
     # March: needs 1 / (needs 1 + pitch 3) = 25%; February: 2 / 3 = 67%
     assert "25%" in cells and "down" in cells and "not significant" in cells
+    assert 'class="change neutral"' in cells  # a change that is not significant is not coloured
     assert "pts" in cells  # say-do gap present (both sources in March)
+    assert '<svg class="spark"' in cells and 'class="line" d="M' in cells  # the share over the range
+
+
+def test_overview_headline_says_the_share_change_and_whether_it_is_real(loaded, tokens) -> None:
+    sign_in(loaded, tokens, "viewer")
+    r = loaded.get("/?period=month", headers=HTML)
+    headline = re.search(r'<section class="headline card ([^"]+)"(.*?)</section>', r.text, re.S)
+    assert headline is not None
+    # all teams together, March: needs 2 (EMEA 1, APAC 1) of 2 + 4 pitch = 33%; February 2 of 3 = 67%
+    assert headline.group(1) == "neutral"
+    assert "33%" in headline.group(2) and "your 2 teams" in headline.group(2)
+    assert "down 33 points from 67% the month before" in headline.group(2)
+    assert "no clear change" in headline.group(2)
+
+
+def test_overview_drivers_name_the_behaviour_with_examples_linked_to_its_records(loaded, tokens) -> None:
+    sign_in(loaded, tokens, "viewer")
+    r = loaded.get("/?period=month", headers=HTML)
+    panel = re.search(r'<section class="drivers card"(.*?)</section>', r.text, re.S)
+    assert panel is not None
+    text = panel.group(1)
+    # March against February: "discount or price push" found in 4 of 6 records (67%) against 1 of 3 (33%)
+    assert "discount or price push" in text and "rose +33.3 pts" in text
+    assert "4 records (66.7%) against 1 (33.3%)" in text
+    link = re.search(r'<a href="(/teams/EMEA/records\?[^"]*cue=price_push[^"]*)">“([^”]+)”</a>', text)
+    assert link is not None and "discount" in link.group(2).lower()
+    records = loaded.get(link.group(1).replace("&amp;", "&"), headers=HTML)
+    assert records.status_code == 200
+    shown = re.findall(r'<li class="record" id="record-(\d+)">(.*?)</li>', records.text, re.S)
+    assert shown and all("discount" in body.lower() for _, body in shown)  # only records with that behaviour
 
 
 def test_overview_sort_and_range_in_url(loaded, tokens) -> None:
     sign_in(loaded, tokens, "viewer")
     r = loaded.get("/?period=week&sort=records&dir=desc&start=2026-03-01&end=2026-03-31", headers=HTML)
     assert r.status_code == 200
-    teams = re.findall(r'<th scope="row"><a href="/teams/([^?]+)\?', r.text)
+    teams = re.findall(r'<a class="tc-name" href="/teams/([^?]+)\?', r.text)
     assert teams == ["EMEA", "APAC-Secret"]
     assert 'value="2026-03-01"' in r.text and "period=week" in r.text
     r = loaded.get("/?period=year", headers=HTML)
     assert r.status_code == 422 and "period must be" in r.text
+
+
+def test_biggest_movers_first_is_one_click(loaded, tokens) -> None:
+    sign_in(loaded, tokens, "viewer")
+    r = loaded.get("/?period=month", headers=HTML)
+    link = re.search(r'<a href="(/\?[^"]*sort=movers[^"]*)"[^>]*>Biggest movers', r.text)
+    assert link is not None
+    r = loaded.get(link.group(1).replace("&amp;", "&"), headers=HTML)
+    # EMEA moved (-42 pts); APAC has no previous month, so it comes after
+    assert re.findall(r'<a class="tc-name" href="/teams/([^?]+)\?', r.text) == ["EMEA", "APAC-Secret"]
+
+
+def test_period_defaults_to_weeks_for_ranges_under_three_months(loaded, tokens) -> None:
+    sign_in(loaded, tokens, "viewer")
+    r = loaded.get("/", headers=HTML)  # the records span February 3 to March 7
+    assert r.status_code == 200
+    assert "week of 2026-03-02" in r.text and "By week: the range is under three months" in r.text
+    assert "period=week" not in r.text  # links keep choosing by the range
+    r = loaded.get("/?start=2025-01-01&end=2026-12-31", headers=HTML)
+    assert "week of" in r.text  # the days with records decide, not the empty ends of the range
 
 
 def test_team_limited_token_never_sees_other_team_names(loaded, tokens) -> None:
@@ -132,7 +193,9 @@ def test_records_page_highlights_evidence_and_filters(loaded, tokens) -> None:
     sign_in(loaded, tokens, "uploader")
     r = loaded.get("/teams/EMEA/records", headers=HTML)
     assert r.status_code == 200
-    assert "<mark>asked</mark>" in r.text and "<mark>discount</mark>" in r.text
+    assert re.search(r'<mark class="w3">asked</mark>', r.text) and re.search(
+        r'<mark class="w3">discount</mark>', r.text
+    )
     assert r.text.index("The rep ") < r.text.index("They ")  # newest first
     assert 'class="review"' in r.text
     r = loaded.get("/teams/EMEA/records?label=needs_first&source=customer_comment&q=rep", headers=HTML)
@@ -207,11 +270,16 @@ def test_parse_view_and_period_end() -> None:
     assert period_end(date(2026, 3, 2), "week") == date(2026, 3, 8)
 
 
-def test_highlight_uses_offsets_and_skips_overlaps() -> None:
+def test_highlight_uses_offsets_skips_overlaps_and_shades_by_weight() -> None:
     pieces = highlight(
-        "we asked and listened", [{"start": 3, "end": 8}, {"start": 5, "end": 12}, {"start": 13, "end": 21}]
+        "we asked and listened",
+        [
+            {"start": 3, "end": 8, "weight": 2.0},
+            {"start": 5, "end": 12, "weight": 1.0},
+            {"start": 13, "end": 21, "weight": 0.5},
+        ],
     )
-    assert pieces == [("we ", False), ("asked", True), (" and ", False), ("listened", True)]
+    assert pieces == [("we ", 0), ("asked", 3), (" and ", 0), ("listened", 1)]  # the weaker, the lighter
 
 
 def test_line_chart_geometry() -> None:
@@ -224,6 +292,24 @@ def test_line_chart_geometry() -> None:
     assert not chart.empty and chart.series[0]["markers"][0]["title"] == "t"
     assert len(chart.series[0]["bands"]) == 1
     assert line_chart([], title="x").empty
+
+
+def test_tick_labels_are_spaced_so_they_cannot_touch() -> None:
+    from datetime import date, timedelta
+
+    from service.charts import CHAR_W, NARROW
+
+    weeks = [date(2026, 1, 5) + timedelta(weeks=i) for i in range(60)]
+    chart = line_chart([Series("a", [ChartPoint(d, 0.5) for d in weeks])], title="x", period="week")
+    for layout in (chart, chart.narrow):
+        assert layout is not None
+        xs = [float(t["x"]) for t in layout.x_ticks]
+        widest = max(len(t["label"]) for t in layout.x_ticks) * CHAR_W
+        assert len(xs) >= 2 and all(b - a >= widest + 2 * CHAR_W - 0.1 for a, b in zip(xs, xs[1:], strict=False))
+        assert all(layout.left + widest / 2 - 0.1 <= x <= layout.right - widest / 2 + 0.1 for x in xs)
+    assert chart.narrow is not None and chart.narrow.width == NARROW[0]
+    assert len(chart.narrow.x_ticks) < len(chart.x_ticks)  # fewer labels on a phone
+    assert chart.x_ticks[0]["label"] == "Jan 5" and chart.x_ticks[0]["full"] == "2026-01-05"
 
 
 def test_pages_escape_team_names_and_texts(client, tokens, helpers) -> None:
