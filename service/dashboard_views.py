@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from service.charts import ChartPoint, Series, sparkline
 from service.db import label_counts
 from service.schemas import FIRST_DAY, LAST_DAY
 from service.scorecards import MeasuredPoint, current_per_period, disagreement, measured_at
+from service.trends import period_end
 from vocml.errors import ConfigError
 
 PERIODS = ("week", "month")
@@ -98,14 +99,6 @@ def resolve_view(conn: Connection, principal: Principal, view: View) -> View:
         return view
     teams = None if principal.teams is None else sorted(principal.teams)
     return View(period=auto_period(conn, teams, view.start, view.end), start=view.start, end=view.end, auto=True)
-
-
-def period_end(start: date, period: str) -> date:
-    """The last day of the period that begins at ``start``."""
-    if period == "week":
-        return start + timedelta(days=6)
-    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
 
 
 def visible_teams(conn: Connection, principal: Principal) -> list[str]:
@@ -303,7 +296,8 @@ def team_trend(
     """All-source and per-source points for ``team`` (which the principal must be allowed to see)."""
     principal.require_team(team)
     rows = trends.read_counts(conn, teams=[team], start=view.start, end=view.end)
-    points = trends.trend_points(rows, period=view.period, error_model=error_model, draws=draws)
+    audit = trends.read_audit_inputs(conn, teams=[team], period=view.period, start=view.start, end=view.end)
+    points = trends.trend_points(rows, period=view.period, error_model=error_model, draws=draws, audit=audit)
     by_source = {}
     for source in SOURCE_NAMES:
         src_rows = [r for r in rows if r[1] == source]
@@ -311,7 +305,8 @@ def team_trend(
             by_source[source] = trends.trend_points(
                 src_rows, period=view.period, error_model=None, draws=draws, say_do_rows=rows
             )
-    return TeamTrend(team=team, points=points, by_source=by_source, adjusted=error_model is not None)
+    adjusted = error_model is not None or any(p["adjustment"] == "ppi" for p in points)
+    return TeamTrend(team=team, points=points, by_source=by_source, adjusted=adjusted)
 
 
 def share_series(
@@ -355,7 +350,9 @@ def adjusted_series(team: str, points: Sequence[dict[str, Any]], *, style: int) 
                 low=p["adjusted_ci_low"],
                 high=p["adjusted_ci_high"],
                 title=(
-                    f"{team}, period from {p['start']}: error-adjusted {pct(p['adjusted_share'])} "
+                    f"{team}, period from {p['start']}: "
+                    + ("from the audit" if p["adjustment"] == "ppi" else "error-adjusted")
+                    + f" {pct(p['adjusted_share'])} "
                     f"(95% interval {pct(p['adjusted_ci_low'])}\u2013{pct(p['adjusted_ci_high'])}); n={p['n']}"
                 ),
             )

@@ -11,6 +11,10 @@ Tables:
   ``model`` for the model's label or ``review`` for a reviewed one. Trends read only this table.
 * ``cue_counts``   records per (team, source, day, cue) where the cue fired, kept in step with ``records``;
   what drives the share (:mod:`service.drivers`) reads this table
+* ``score_sums``   the model's needs-first and pitch-first probabilities summed per (team, source, day),
+  with squares and products: what prediction-powered trends need from all records
+* ``audit_samples`` a seeded uniform draw of records per (team, period), labelled blind by a reader and
+  kept apart from corrections (:mod:`service.audit`)
 * ``scorecards``   seven-habits self-assessments per (team, period start), append-only history
 """
 
@@ -130,6 +134,37 @@ cue_counts = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),  # records of that team, source and day where the cue fired
 )
 
+score_sums = sa.Table(
+    "score_sums",
+    metadata,
+    sa.Column("team", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(30), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("needs", sa.Float, nullable=False),  # sum of P(needs_first) over the records
+    sa.Column("pitch", sa.Float, nullable=False),  # sum of P(pitch_first)
+    sa.Column("nn", sa.Float, nullable=False),  # sums of squares and products, for variances
+    sa.Column("np", sa.Float, nullable=False),
+    sa.Column("pp", sa.Float, nullable=False),
+)
+
+audit_samples = sa.Table(
+    "audit_samples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("seed", sa.String(64), nullable=False),
+    sa.Column("drawn_at", sa.DateTime, nullable=False),
+    sa.Column("label", sa.String(20), nullable=True),  # the reader's label, given blind
+    sa.Column("labelled_by", sa.String(200), nullable=True),
+    sa.Column("labelled_at", sa.DateTime, nullable=True),
+    sa.UniqueConstraint("team", "period", "period_start", "record_id", name="uq_audit_sample_record"),
+    sa.Index("ix_audit_samples_record", "record_id"),
+)
+
 scorecards = sa.Table(
     "scorecards",
     metadata,
@@ -244,6 +279,37 @@ def upsert_cue_counts(conn: Connection, deltas: dict[tuple[str, str, Any, str], 
     stmt = dialect_insert(conn)(cue_counts)
     stmt = stmt.on_conflict_do_update(
         index_elements=["team", "source", "day", "cue"], set_={"n": cue_counts.c.n + stmt.excluded.n}
+    )
+    conn.execute(stmt, rows)
+
+
+SCORE_SUM_COLUMNS = ("n", "needs", "pitch", "nn", "np", "pp")
+
+
+def upsert_score_sums(conn: Connection, deltas: dict[tuple[str, str, Any], list[float]]) -> None:
+    """Add ``[n, needs, pitch, nn, np, pp]`` keyed by (team, source, day) to ``score_sums``."""
+    rows = [
+        {
+            "team": t,
+            "source": s,
+            "day": d,
+            "n": int(v[0]),
+            "needs": v[1],
+            "pitch": v[2],
+            "nn": v[3],
+            "np": v[4],
+            "pp": v[5],
+        }
+        for (t, s, d), v in deltas.items()
+        if v[0]
+    ]
+    if not rows:
+        return
+    rows.sort(key=lambda r: (r["team"], r["source"], r["day"]))
+    stmt = dialect_insert(conn)(score_sums)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team", "source", "day"],
+        set_={k: getattr(score_sums.c, k) + getattr(stmt.excluded, k) for k in SCORE_SUM_COLUMNS},
     )
     conn.execute(stmt, rows)
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.db import cue_counts, label_counts, records
-from service.trends import previous_period
+from service.trends import period_end, previous_period
 from vocml.cues import CUES, match_texts
 
 MAX_EXAMPLE_CHARS = 220
@@ -60,14 +60,6 @@ class Driver:
     @property
     def direction(self) -> str:
         return "rose" if self.change > 0 else "fell" if self.change < 0 else "held"
-
-
-def period_end(start: date, period: str) -> date:
-    """The last day of the period that begins at ``start``."""
-    if period == "week":
-        return start + timedelta(days=6)
-    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
 
 
 def _totals(conn: Connection, teams: Sequence[str], first: date, last: date, split: date) -> tuple[int, int]:

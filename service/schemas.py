@@ -176,6 +176,10 @@ class TrendPointOut(BaseModel):
     adjusted_share: float | None
     adjusted_ci_low: float | None
     adjusted_ci_high: float | None
+    adjustment: Literal["ppi", "card", "none"] = Field(
+        description="ppi: from the period's audit labels; card: the model card's confusion matrix; none"
+    )
+    audit_n: int = Field(description="audit records labelled in this period")
     say_do: SayDoOut
 
 
@@ -231,6 +235,24 @@ class RecordsPageOut(BaseModel):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: Label
+    audit: bool = Field(
+        default=False,
+        description="true: the label answers the record's blind audit (kept apart; the record's label is unchanged)",
+    )
+
+
+class AuditItemOut(BaseModel):
+    """An audit record to label, blind: no model label, no scores."""
+
+    id: int
+    text: str
+    source: str | None
+    created_at: UtcDatetime
+    period_start: date
+
+
+class AuditOut(BaseModel):
+    items: list[AuditItemOut]
 
 
 class SessionIn(BaseModel):

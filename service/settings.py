@@ -29,6 +29,9 @@ class Settings:
         session_ttl_seconds: lifetime of a dashboard session cookie.
         cookie_secure: mark the session cookie ``Secure`` (behind HTTPS).
         bootstrap_draws: parametric bootstrap draws for the adjusted share interval.
+        audit_per_period: records drawn per team and period for the blind audit (default 30).
+        audit_seed: mixed into every audit draw's seed (the same seed, database and period give the
+            same sample).
         public_url: the address printed with the first admin token.
         metrics_dir: where worker processes publish their metrics for ``/metrics`` to sum (default:
             ``metrics`` beside the spool directory).
@@ -50,6 +53,8 @@ class Settings:
     session_ttl_seconds: int = 12 * 3600
     cookie_secure: bool = False
     bootstrap_draws: int = 200
+    audit_per_period: int = 30
+    audit_seed: str = "vocml-audit"
     public_url: str = "http://127.0.0.1:8000"
     auth_cache_seconds: float = 2.0
     metrics_dir: Path | None = None
@@ -101,6 +106,8 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_ttl_seconds=_int(env, "VOCML_SESSION_TTL_SECONDS", Settings.session_ttl_seconds),
         cookie_secure=(env.get("VOCML_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes")),
         bootstrap_draws=_int(env, "VOCML_BOOTSTRAP_DRAWS", Settings.bootstrap_draws),
+        audit_per_period=_int(env, "VOCML_AUDIT_PER_PERIOD", Settings.audit_per_period),
+        audit_seed=env.get("VOCML_AUDIT_SEED") or Settings.audit_seed,
         public_url=env.get("VOCML_PUBLIC_URL") or Settings.public_url,
         auth_cache_seconds=_float(env, "VOCML_AUTH_CACHE_SECONDS", Settings.auth_cache_seconds),
         batch_helper_min_bytes=_int(env, "VOCML_BATCH_HELPER_MIN_BYTES", Settings.batch_helper_min_bytes),

@@ -14,7 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.auth import Principal
-from service.db import dialect_insert, label_counts, records, upsert_counts, upsert_cue_counts, utcnow
+from service.db import (
+    dialect_insert,
+    label_counts,
+    records,
+    upsert_counts,
+    upsert_cue_counts,
+    upsert_score_sums,
+    utcnow,
+)
 from service.errors import NotFoundError
 from vocml.cues import CUES
 from vocml.data import LABELS, MAX_YEAR, MIN_YEAR, Record
@@ -120,6 +128,20 @@ def insert_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[st
         for cue in set((r.get("prediction") or {}).get("cues") or ())
     )
     upsert_cue_counts(conn, dict(cue_deltas))
+    sums: dict[tuple[str, str, date], list[float]] = {}
+    for r in rows:
+        if id(r) in skipped_ids:
+            continue
+        scores = (r.get("prediction") or {}).get("scores") or {}
+        needs, pitch = float(scores.get("needs_first", 0.0)), float(scores.get("pitch_first", 0.0))
+        s = sums.setdefault((r["team"], r["source"] or "", r["day"]), [0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        s[0] += 1
+        s[1] += needs
+        s[2] += pitch
+        s[3] += needs * needs
+        s[4] += needs * pitch
+        s[5] += pitch * pitch
+    upsert_score_sums(conn, sums)
     return skipped
 
 

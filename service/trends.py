@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.auth import Principal
-from service.db import label_counts
+from service.db import label_counts, score_sums
+from service.ppi import ScoreSums, ppi_share
 from vocml.data import LABELS
 
 Z95 = 1.959963984540054
@@ -31,6 +32,14 @@ def period_start(day: date, period: str) -> date:
     if period == "week":
         return day - timedelta(days=day.weekday())
     return day.replace(day=1)
+
+
+def period_end(start: date, period: str) -> date:
+    """The last day of the period that begins at ``start``."""
+    if period == "week":
+        return start + timedelta(days=6)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
 
 
 def previous_period(start: date, period: str) -> date:
@@ -253,16 +262,78 @@ def period_counts(
         .where(c.team.in_(list(teams)), c.n != 0)
         .group_by(c.team, bucket, c.label)
     )
-    if start is not None:
-        stmt = stmt.where(c.day >= start)
-    if end is not None:
-        stmt = stmt.where(c.day <= end)
     index = {lab: i for i, lab in enumerate(LABELS)}
     out: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for team, day, label, n in conn.execute(stmt):
-        key = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        out[str(team)][key][index[label]] += int(n or 0)
+    for team, day, label, n in conn.execute(_in_range(stmt, c.day, start, end)):
+        out[str(team)][_as_date(day)][index[label]] += int(n or 0)
     return out
+
+
+def _in_range(stmt: Any, day: Any, start: date | None, end: date | None) -> Any:
+    if start is not None:
+        stmt = stmt.where(day >= start)
+    if end is not None:
+        stmt = stmt.where(day <= end)
+    return stmt
+
+
+def _as_date(value: Any) -> date:
+    """A period start as the database returns it (a date, or ISO text on SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def period_score_sums(
+    conn: Connection,
+    *,
+    teams: Sequence[str],
+    period: str,
+    source: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[date, ScoreSums]:
+    """The model's probability sums over every record of each period (``score_sums``, summed in the database)."""
+    c = score_sums.c
+    bucket = period_start_sql(c.day, period, conn.dialect.name).label("bucket")
+    stmt = sa.select(bucket, *(sa.func.sum(getattr(c, k)) for k in ("n", "needs", "pitch", "nn", "np", "pp"))).where(
+        c.team.in_(list(teams))
+    )
+    if source is not None:
+        stmt = stmt.where(c.source == source)
+    out = {}
+    for day, n, needs, pitch, nn, np_, pp in conn.execute(_in_range(stmt, c.day, start, end).group_by(bucket)):
+        out[_as_date(day)] = ScoreSums(
+            int(n or 0), float(needs or 0), float(pitch or 0), float(nn or 0), float(np_ or 0), float(pp or 0)
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """What prediction-powered points need per period start: the model's sums over all records and the
+    labelled audit records ``(label, P(needs_first), P(pitch_first))``."""
+
+    sums: dict[date, ScoreSums]
+    labels: dict[date, list[tuple[str, float, float]]]
+
+
+def read_audit_inputs(
+    conn: Connection,
+    *,
+    teams: Sequence[str],
+    period: str,
+    source: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> AuditInputs | None:
+    """The audit inputs of ``teams`` in range, or ``None`` when no audit record is labelled there."""
+    from service.audit import audit_labels
+
+    labels = audit_labels(conn, teams, period, start, end)
+    if source is not None:  # the audit is a sample of all sources; per source there is none
+        return None
+    if not labels:
+        return None
+    return AuditInputs(period_score_sums(conn, teams=teams, period=period, start=start, end=end), labels)
 
 
 def trend_points(
@@ -272,11 +343,14 @@ def trend_points(
     error_model: ErrorModel | None,
     draws: int = 200,
     say_do_rows: Iterable[CountRow] | None = None,
+    audit: AuditInputs | None = None,
 ) -> list[dict[str, Any]]:
     """One point per period with data, oldest first (see ``TrendPointOut``).
 
     ``say_do_rows`` (all sources, same team and range) feed the say-do gap when ``rows`` is limited
-    to one source; by default ``rows`` is used.
+    to one source; by default ``rows`` is used. The adjusted share of a period with labelled audit
+    records is prediction-powered (``adjustment: "ppi"``, :func:`service.ppi.ppi_share`); without, it
+    inverts the card's confusion matrix (``"card"``) when there is an ``error_model``, else ``"none"``.
     """
     index = {lab: i for i, lab in enumerate(LABELS)}
     model: dict[date, np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
@@ -295,10 +369,21 @@ def trend_points(
         total = m + r
         x, k = int(total[nf]), int(total[nf] + total[pf])
         low, high = wilson(x, k)
-        if error_model is not None:
+        labelled = audit.labels.get(start, []) if audit is not None else []
+        adjustment = "none"
+        adj = adj_low = adj_high = None
+        if len(labelled) >= 2 and audit is not None and start in audit.sums:
+            est = ppi_share(
+                audit.sums[start],
+                np.array([lab == NF for lab, _, _ in labelled], dtype=float),
+                np.array([lab in (NF, PF) for lab, _, _ in labelled], dtype=float),
+                np.array([pn for _, pn, _ in labelled]),
+                np.array([pp for _, _, pp in labelled]),
+            )
+            adj, adj_low, adj_high, adjustment = est.share, est.low, est.high, "ppi"
+        elif error_model is not None:
             adj, adj_low, adj_high = error_model.adjusted_share(m, r, draws=draws, seed=0)
-        else:
-            adj = adj_low = adj_high = None
+            adjustment = "card"
         call = by_source[(start, "call_note")]
         cust = by_source[(start, "customer_comment")]
         points.append(
@@ -313,6 +398,8 @@ def trend_points(
                 "adjusted_share": adj,
                 "adjusted_ci_low": adj_low,
                 "adjusted_ci_high": adj_high,
+                "adjustment": adjustment,
+                "audit_n": len(labelled),
                 "say_do": say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
             }
         )

@@ -6,16 +6,20 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 
+from service.audit import label as label_audit
+from service.audit import to_label
 from service.auth import Principal
-from service.deps import EngineDep, UploaderDep, ViewerDep
-from service.schemas import CueName, DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
-from service.store import RecordFilter, iter_records, page_records, record_out, review_record
+from service.db import utcnow
+from service.deps import EngineDep, SettingsDep, UploaderDep, ViewerDep
+from service.schemas import AuditOut, CueName, DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
+from service.store import RecordFilter, get_visible_record, iter_records, page_records, record_out, review_record
 from vocml.errors import ConfigError
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -137,8 +141,41 @@ def export_csv(engine: EngineDep, principal: ViewerDep, filters: FilterDep) -> S
 
 @router.post("/records/{record_id}/review", summary="Correct a record's label", response_model=RecordOut)
 def review(record_id: RecordId, body: ReviewIn, engine: EngineDep, principal: UploaderDep) -> dict[str, Any]:
-    """Store the reviewed label with who and when; trends use it instead of the model's label."""
+    """Store the reviewed label with who and when; trends use it instead of the model's label.
+
+    With ``"audit": true`` the label answers the record's blind audit instead: it is kept apart (the
+    record's own label and the counts do not change) and feeds the prediction-powered trend."""
+    if body.audit:
+        label_audit(engine, record_id, body.label, principal)
+        with engine.connect() as conn:
+            return record_out(get_visible_record(conn, record_id, principal))
     return record_out(review_record(engine, record_id, body.label, principal))
+
+
+@router.get("/audit", summary="Audit records still to label, blind", response_model=AuditOut)
+def audit_queue(
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: UploaderDep,
+    team: Annotated[str, Query(min_length=1, max_length=200)],
+    period: Literal["week", "month"] = "month",
+    start: DayQ = None,
+    end: DayQ = None,
+) -> dict[str, Any]:
+    """A uniform random sample per team and ended period (drawn once, seeded, recorded), still to label:
+    text, source and time only, never the model's label or scores. Answer each with
+    ``POST /v1/records/{id}/review`` and ``{"label": ..., "audit": true}``."""
+    if start is not None and end is not None and start > end:
+        raise ConfigError("start is after end; swap them")
+    today = utcnow().date()
+    end = min(end or today, today)
+    start = start or end - timedelta(days=92)
+    if start > end:  # a range that has not begun: no period has ended in it
+        return {"items": []}
+    items = to_label(
+        engine, principal, team, period, start, end, size=settings.audit_per_period, secret=settings.audit_seed
+    )
+    return {"items": items}
 
 
 def _review_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> Iterator[str]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from service.deps import EngineDep, SettingsDep, ViewerDep
 from service.schemas import DayQ, Source, TeamsOut, TrendsOut
-from service.trends import read_counts, team_summaries, trend_points
+from service.trends import read_audit_inputs, read_counts, team_summaries, trend_points
 from vocml.errors import ConfigError
 
 router = APIRouter(prefix="/v1", tags=["trends"])
@@ -34,10 +34,16 @@ def trends(
         raise ConfigError("start is after end; swap them")
     with engine.connect() as conn:
         all_sources = read_counts(conn, teams=[team], start=start, end=end)
+        audit = read_audit_inputs(conn, teams=[team], period=period, source=source, start=start, end=end)
     rows = all_sources if source is None else [r for r in all_sources if r[1] == source]
     error_model = request.app.state.error_model
     points = trend_points(
-        rows, period=period, error_model=error_model, draws=settings.bootstrap_draws, say_do_rows=all_sources
+        rows,
+        period=period,
+        error_model=error_model,
+        draws=settings.bootstrap_draws,
+        say_do_rows=all_sources,
+        audit=audit,
     )
     return {"team": team, "period": period, "source": source, "adjusted": error_model is not None, "points": points}
 

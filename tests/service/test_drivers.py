@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
-from service.db import cue_counts, migrate, records
+from service.db import cue_counts, migrate, records, score_sums
 from service.drivers import drivers, sentence_around
 
 ROWS = (
@@ -93,7 +94,7 @@ def test_records_filter_by_behaviour_through_the_api(client: Any, tokens: Any, h
 
 
 def test_the_migration_rebuilds_cue_counts_from_stored_predictions(client: Any, tokens: Any, helpers: Any) -> None:
-    """A database from before cue counts: the upgrade counts every stored prediction's cues once."""
+    """A database from before cue counts and score sums: the upgrade counts every stored prediction once."""
     _load(client, tokens, helpers)
     engine = client.app.state.engine
     from alembic import command
@@ -103,6 +104,7 @@ def test_the_migration_rebuilds_cue_counts_from_stored_predictions(client: Any, 
 
     with engine.begin() as conn:
         before = sorted(tuple(r) for r in conn.execute(sa.select(cue_counts)))
+        sums_before = sorted(tuple(r) for r in conn.execute(sa.select(score_sums)))
         assert conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one() == 9
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -112,6 +114,10 @@ def test_the_migration_rebuilds_cue_counts_from_stored_predictions(client: Any, 
     migrate(engine)
     with engine.begin() as conn:
         assert sorted(tuple(r) for r in conn.execute(sa.select(cue_counts))) == before
+        sums_after = sorted(tuple(r) for r in conn.execute(sa.select(score_sums)))
+    assert len(sums_after) == len(sums_before) > 0  # the model's score sums too (for prediction-powered trends)
+    for a, b in zip(sums_after, sums_before, strict=True):
+        assert a[:4] == b[:4] and a[4:] == pytest.approx(b[4:])
 
 
 def test_sentence_around_keeps_the_phrase_and_shortens_long_sentences() -> None:
