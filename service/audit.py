@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -132,6 +132,32 @@ def label(engine: Engine, record_id: int, value: str, principal: Principal) -> i
             .values(label=value, labelled_by=principal.name, labelled_at=utcnow())
         )
     return int(result.rowcount)
+
+
+def audited_records(
+    engine: Engine, principal: Principal, *, team: str | None = None
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every labelled audit record the principal may see (once, whatever the periods it was drawn in),
+    with its audit label, oldest first."""
+    from service.store import SELECT_COLUMNS
+
+    c = audit_samples.c
+    labelled = (
+        sa.select(c.record_id, sa.func.max(c.label).label("label"))
+        .where(c.label.is_not(None))
+        .group_by(c.record_id)
+        .subquery()
+    )
+    stmt = sa.select(*SELECT_COLUMNS, labelled.c.label.label("audit_label")).join(
+        labelled, labelled.c.record_id == records.c.id
+    )
+    if team is not None:
+        stmt = stmt.where(records.c.team == team)
+    if principal.teams is not None:
+        stmt = stmt.where(records.c.team.in_(sorted(principal.teams)))
+    with engine.connect() as conn:
+        for row in conn.execute(stmt.order_by(records.c.created_at, records.c.id)).mappings():
+            yield dict(row), str(row["audit_label"])
 
 
 def audit_labels(

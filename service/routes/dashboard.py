@@ -378,6 +378,28 @@ def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep
     )
 
 
+@router.get("/review", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    engine: EngineDep,
+    principal: ViewerDep,
+    team: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str, Query(pattern="^(audit|queue)$")] = "audit",
+) -> HTMLResponse:
+    """Label fast, one text at a time, by keyboard: the blind audit sample or the review queue."""
+    with engine.connect() as conn:
+        teams = views.visible_teams(conn, principal)
+    if team:
+        principal.require_team(team)
+    elif teams:
+        team = teams[0]
+    return render(
+        request,
+        "review.html",
+        {"team": team, "teams": teams, "kind": kind, "can_review": principal.has_role("uploader")},
+    )
+
+
 @router.get("/scorecard", response_class=HTMLResponse)
 def scorecard_page(
     request: Request,

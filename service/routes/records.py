@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 
+from service.audit import audited_records, to_label
 from service.audit import label as label_audit
-from service.audit import to_label
 from service.auth import Principal
 from service.db import utcnow
 from service.deps import EngineDep, SettingsDep, UploaderDep, ViewerDep
+from service.review_queue import review_queue
 from service.schemas import AuditOut, CueName, DayQ, Label, RecordId, RecordOut, RecordsPageOut, ReviewIn, Source
 from service.store import RecordFilter, get_visible_record, iter_records, page_records, record_out, review_record
 from vocml.errors import ConfigError
@@ -178,21 +179,42 @@ def audit_queue(
     return {"items": items}
 
 
+@router.get("/review-queue", summary="Records most worth a human look", response_model=RecordsPageOut)
+def queue(
+    engine: EngineDep,
+    principal: UploaderDep,
+    team: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """The team's unreviewed records the model is least sure of, spread over behaviours and months, with
+    the model's label, scores and evidence; never the audit sample. Correct them with
+    ``POST /v1/records/{id}/review``."""
+    with engine.connect() as conn:
+        return {"items": review_queue(conn, principal, team, limit=limit), "next_cursor": None}
+
+
 def _review_lines(engine: Engine, filters: RecordFilter, principal: Principal) -> Iterator[str]:
-    for row in iter_records(engine, filters, principal):
-        if row["reviewed_label"] is None:
-            continue
+    """Reviewed records (``"kind": "review"``), then audit labels (``"kind": "audit"``)."""
+
+    def line(row: dict[str, Any], label: str, kind: str) -> str:
         out = {
             "id": row["external_id"] or f"record-{row['id']}",
             "text": row["text"],
-            "label": row["reviewed_label"],
+            "label": label,
+            "kind": kind,
             "team": row["team"],
             "created_at": row["created_at"].isoformat() + "Z",
         }
         for key in ("source", "rep"):
             if row[key] is not None:
                 out[key] = row[key]
-        yield json.dumps(out, ensure_ascii=False) + "\n"
+        return json.dumps(out, ensure_ascii=False) + "\n"
+
+    for row in iter_records(engine, filters, principal):
+        if row["reviewed_label"] is not None:
+            yield line(row, row["reviewed_label"], "review")
+    for row, label in audited_records(engine, principal, team=filters.team):
+        yield line(row, label, "audit")
 
 
 @router.get(
@@ -206,7 +228,8 @@ def export_reviews(
     principal: UploaderDep,
     team: Annotated[str | None, Query(max_length=200)] = None,
 ) -> StreamingResponse:
-    """One JSON object per reviewed record (``text``, ``label``, ``id``, ``team``, ...), for ``vocml train --extra``."""
+    """One JSON object per reviewed or audited record (``text``, ``label``, ``kind`` review|audit, ``id``,
+    ``team``, ...), for ``vocml train --extra``."""
     if team is not None:
         principal.require_team(team)
     filters = RecordFilter(team=team)

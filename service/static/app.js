@@ -239,6 +239,131 @@ function initUpload() {
   });
 }
 
+// --- the review page: one text at a time, by keyboard ------------------------------------------
+const LABEL_WORDS = { pitch_first: "pitch-first", needs_first: "needs-first", no_signal: "no signal" };
+const KEYS = { "1": "pitch_first", "2": "needs_first", "3": "no_signal" };
+
+function highlighted(text, evidence) {
+  const out = document.createDocumentFragment();
+  let pos = 0;
+  [...(evidence || [])].sort((a, b) => a.start - b.start).forEach((e) => {
+    if (e.start < pos || e.end > text.length) return;
+    out.append(document.createTextNode(text.slice(pos, e.start)));
+    out.append(el("mark", { class: "w3" }, text.slice(e.start, e.end)));
+    pos = e.end;
+  });
+  out.append(document.createTextNode(text.slice(pos)));
+  return out;
+}
+
+function initReviewPage() {
+  const app = document.getElementById("review-app");
+  if (!app) return;
+  const team = app.dataset.team;
+  const audit = app.dataset.kind === "audit";
+  const state = { items: [], at: 0, done: [], busy: false };
+  const counter = document.getElementById("review-counter");
+  const status = document.getElementById("review-status");
+  const trendBox = document.getElementById("review-trend");
+
+  function showCounter() {
+    const left = Math.max(state.items.length - state.at, 0);
+    counter.textContent = `${state.done.length} done · ${left} to go`;
+  }
+
+  async function showTrend(item) {
+    if (!trendBox || !item) return;
+    const month = String(item.period_start || item.created_at).slice(0, 7);
+    const result = await api("GET", `/v1/trends?team=${encodeURIComponent(team)}&period=month`);
+    if (!result.ok) return;
+    const point = result.data.points.find((p) => String(p.start).slice(0, 7) === month);
+    if (!point) return;
+    const how = point.adjustment === "ppi"
+      ? `from ${point.audit_n} audit labels`
+      : point.adjustment === "card" ? "from the model card (no audit labels yet)" : "not adjusted";
+    const share = point.adjusted_share === null ? "–" : `${Math.round(point.adjusted_share * 100)}%`;
+    trendBox.textContent = `Month of ${month}: adjusted needs-first share ${share}, ${how}.`;
+    trendBox.dataset.adjustment = point.adjustment;
+  }
+
+  function show() {
+    showCounter();
+    const item = state.items[state.at];
+    const box = document.getElementById("review-item");
+    if (!item) {
+      box.hidden = true;
+      status.textContent = state.items.length ? "All labelled. Thank you." : "Nothing to label here.";
+      return;
+    }
+    box.hidden = false;
+    const when = String(item.created_at).slice(0, 10);
+    document.getElementById("review-meta").textContent = `${when} · ${item.source ? item.source.replace("_", " ") : "no source"}`;
+    const text = document.getElementById("review-text");
+    text.replaceChildren(audit ? document.createTextNode(item.text) : highlighted(item.text, item.prediction.evidence));
+    document.getElementById("review-model").textContent = audit
+      ? ""
+      : `Model: ${LABEL_WORDS[item.prediction.label]}, ${Math.round(item.prediction.confidence * 100)}% confident`;
+    showTrend(item);
+  }
+
+  async function answer(label) {
+    const item = state.items[state.at];
+    if (!item || state.busy) return;
+    state.busy = true;
+    status.textContent = "Saving…";
+    const result = await api("POST", `/v1/records/${item.id}/review`, { label, audit });
+    state.busy = false;
+    if (!result.ok) {
+      status.textContent = "Not saved: " + problemText(result);
+      return;
+    }
+    state.done.push({ at: state.at, label });
+    state.at += 1;
+    status.textContent = `Saved: ${LABEL_WORDS[label]}.`;
+    show();
+  }
+
+  function skip() {
+    if (state.at < state.items.length) state.at += 1;
+    status.textContent = "Skipped.";
+    show();
+  }
+
+  function undo() {
+    if (!state.at) return;
+    state.at -= 1;
+    const last = state.done[state.done.length - 1];
+    if (last && last.at === state.at) state.done.pop();
+    status.textContent = "Back one: label it again (the new label replaces the old).";
+    show();
+  }
+
+  app.querySelectorAll("button[data-label]").forEach((b) => b.addEventListener("click", () => answer(b.dataset.label)));
+  app.querySelector("button[data-action=skip]").addEventListener("click", skip);
+  app.querySelector("button[data-action=undo]").addEventListener("click", undo);
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (KEYS[event.key]) answer(KEYS[event.key]);
+    else if (event.key === "s") skip();
+    else if (event.key === "u") undo();
+    else return;
+    event.preventDefault();
+  });
+
+  (async () => {
+    const url = audit
+      ? `/v1/audit?team=${encodeURIComponent(team)}&period=month`
+      : `/v1/review-queue?team=${encodeURIComponent(team)}&limit=50`;
+    const result = await api("GET", url);
+    if (!result.ok) {
+      counter.textContent = "Could not load: " + problemText(result);
+      return;
+    }
+    state.items = result.data.items;
+    show();
+  })();
+}
+
 // --- folding filters on phones, chart tooltips -------------------------------------------------
 function initFolds() {
   // On a phone the count tables start folded (the chart and its tooltips come first).
@@ -359,4 +484,5 @@ document.addEventListener("DOMContentLoaded", () => {
   initReview();
   initUpload();
   initScorecard();
+  initReviewPage();
 });

@@ -83,6 +83,9 @@ PAGES = [
     ("upload", "/upload"),
     ("model", "/model"),
     ("scorecard", "/scorecard?team=Atlas"),
+    ("review-queue", "/review?team=Atlas&kind=queue"),
+    ("review-audit", "/review?team=Atlas&kind=audit"),
+    ("signin", "/signin"),
 ]
 
 SIDEWAYS = """() => {
@@ -223,3 +226,36 @@ def test_progress_shows_rows_and_percent_before_the_first_poll_answers(data: Ser
             pass
     page.wait_for_function("document.getElementById('batch-status').textContent === 'done'", timeout=60_000)
     assert page.locator("#batch-percent").inner_text() == "100%"
+
+
+def test_label_five_texts_by_keyboard_and_see_the_trend_become_prediction_powered(data: Server, new_page, shot) -> None:
+    page = new_page(DESKTOP)
+    sign_in(page, data, "uploader", "/review?team=Atlas&kind=audit")
+    counter = page.locator("#review-counter")
+    page.wait_for_function("document.getElementById('review-counter').textContent.includes('to go')")
+    assert counter.inner_text().startswith("0 done")
+    trend = page.locator("#review-trend")
+    page.wait_for_function("document.getElementById('review-trend').dataset.adjustment === 'card'")
+    assert "from the model card" in trend.inner_text()
+    assert page.locator("#review-model").inner_text() == ""  # blind: no model label
+    shot(page, "review-start")
+    first = page.locator("#review-text").inner_text()
+    for key in ["1", "2", "3", "2", "1"]:
+        before = page.locator("#review-text").inner_text()
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "(t) => document.getElementById('review-text').textContent !== t && "
+            "document.getElementById('review-status').textContent.startsWith('Saved')",
+            arg=before,
+        )
+    assert counter.inner_text().startswith("5 done")
+    page.wait_for_function("document.getElementById('review-trend').dataset.adjustment === 'ppi'")
+    assert re.search(r"from \d+ audit labels", trend.inner_text())
+    shot(page, "review-after-five")
+    page.keyboard.press("u")  # undo: back to the fifth text, to label it again
+    assert page.locator("#review-text").inner_text() != first
+    assert counter.inner_text().startswith("4 done")
+    page.keyboard.press("s")  # skip it
+    assert counter.inner_text().startswith("4 done")
+    api = data.api("GET", "/v1/trends?team=Atlas&period=month", data.tokens["viewer"]).json()
+    assert any(p["adjustment"] == "ppi" and p["audit_n"] >= 2 for p in api["points"])

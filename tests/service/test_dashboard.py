@@ -54,7 +54,7 @@ def sign_in(client, tokens, kind: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/teams/EMEA", "/teams/EMEA/records", "/upload", "/model", "/scorecard", "/compare"]
+    "path", ["/", "/teams/EMEA", "/teams/EMEA/records", "/upload", "/model", "/scorecard", "/compare", "/review"]
 )
 def test_pages_redirect_to_sign_in_without_session(client, path) -> None:
     r = client.get(path, headers=HTML, follow_redirects=False)
@@ -164,7 +164,16 @@ def test_period_defaults_to_weeks_for_ranges_under_three_months(loaded, tokens) 
 
 def test_team_limited_token_never_sees_other_team_names(loaded, tokens) -> None:
     sign_in(loaded, tokens, "uploader_emea")
-    for path in ["/", "/teams/EMEA", "/teams/EMEA/records", "/compare?team=EMEA", "/scorecard", "/upload", "/model"]:
+    for path in [
+        "/",
+        "/teams/EMEA",
+        "/teams/EMEA/records",
+        "/compare?team=EMEA",
+        "/scorecard",
+        "/upload",
+        "/model",
+        "/review",
+    ]:
         r = loaded.get(path, headers=HTML)
         assert r.status_code == 200, (path, r.text)
         assert "APAC" not in r.text, path
@@ -173,6 +182,7 @@ def test_team_limited_token_never_sees_other_team_names(loaded, tokens) -> None:
         "/teams/APAC-Secret/records",
         "/compare?team=APAC-Secret",
         "/scorecard?team=APAC-Secret",
+        "/review?team=APAC-Secret",
     ]:
         r = loaded.get(path, headers=HTML)
         assert r.status_code == 403, path
