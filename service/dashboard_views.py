@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from service import drivers, trends
 from service.auth import Principal
 from service.charts import ChartPoint, Series, sparkline
-from service.db import label_counts
+from service.db import audit_samples, label_counts
 from service.schemas import FIRST_DAY, LAST_DAY
 from service.scorecards import MeasuredPoint, current_per_period, disagreement, measured_at
 from service.trends import period_end
@@ -215,9 +215,16 @@ def overview(
         if row[2] >= previous_of[row[0]]:
             by_team[row[0]].append(row)
     sums = trends.period_counts(conn, teams=names, period=view.period, start=view.start, end=view.end)
+    audited = audited_teams(conn, names, view.period, since)
     out = []
     for team, (records, _last) in totals.items():
-        points = {p["start"]: p for p in trends.trend_points(by_team[team], period=view.period, error_model=None)}
+        audit = (
+            trends.read_audit_inputs(conn, teams=[team], period=view.period, start=since, end=view.end)
+            if team in audited
+            else None
+        )
+        found_points = trends.trend_points(by_team[team], period=view.period, error_model=None, audit=audit)
+        points = {p["start"]: p for p in found_points}
         latest = latest_of[team]
         now, before = points.get(latest), points.get(previous_of[team])
         change = _change(now, before)
@@ -263,6 +270,17 @@ def overview(
         "drivers": found,
         "latest": latest_all,
     }
+
+
+def audited_teams(conn: Connection, teams: Sequence[str], period: str, since: date) -> set[str]:
+    """Teams with audit labels in periods from ``since`` (their latest share gets the audit's estimate)."""
+    c = audit_samples.c
+    stmt = (
+        sa.select(c.team)
+        .distinct()
+        .where(c.team.in_(list(teams)), c.period == period, c.label.is_not(None), c.period_start >= since)
+    )
+    return {str(t) for t in conn.execute(stmt).scalars()}
 
 
 def pct(value: float | None, digits: int = 0) -> str:

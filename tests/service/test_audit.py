@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from datetime import date
 from typing import Any
 
@@ -81,8 +82,12 @@ def test_an_audit_label_is_kept_apart_and_turns_the_trend_prediction_powered(aud
     point = audited.get("/v1/trends?team=EMEA&period=month", headers=tokens["viewer"]).json()["points"][0]
     assert point["adjustment"] == "ppi" and point["audit_n"] == 12
     assert 0.0 <= point["adjusted_ci_low"] <= point["adjusted_share"] <= point["adjusted_ci_high"] <= 1.0
-    page = audited.get("/teams/EMEA?period=month", headers={"Accept": "text/html", **tokens["viewer"]})
-    assert page.status_code in (200, 303)
+    secret = tokens["viewer"]["Authorization"].split()[1]
+    assert audited.post("/v1/session", json={"token": secret}).status_code == 200
+    page = audited.get("/teams/EMEA?period=month", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "from 12 audit labels" in page.text
+    overview = audited.get("/?period=month", headers={"Accept": "text/html"})
+    assert re.search(r'<span class="audited">audit: \d+% \(\d+%–\d+%\), 12 labels</span>', overview.text)
 
 
 def test_a_running_period_is_not_drawn(audited: Any, tokens: Any, helpers: Any) -> None:
