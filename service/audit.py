@@ -10,6 +10,7 @@ corrections (which are not a random sample and so cannot give unbiased estimates
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from service.auth import Principal
 from service.db import audit_samples, records, utcnow
 from service.errors import NotFoundError
-from service.trends import period_end, period_start, previous_period
+from service.trends import period_end, period_start
 from vocml.data import LABELS
 
 
@@ -165,8 +166,6 @@ def audit_labels(
 ) -> dict[date, list[tuple[str, float, float]]]:
     """Labelled audit records per period start: ``(label, P(needs_first), P(pitch_first))``, the model's
     probabilities read from the stored prediction."""
-    import json
-
     c = audit_samples.c
     stmt = (
         sa.select(c.period_start, c.label, records.c.prediction)
@@ -187,4 +186,4 @@ def audit_labels(
     return out
 
 
-__all__ = ["audit_labels", "draw", "label", "periods_between", "previous_period", "to_label"]
+__all__ = ["audit_labels", "audited_records", "draw", "label", "periods_between", "to_label"]
