@@ -34,6 +34,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "clf__cv": 5,
 }
 MAX_EVIDENCE = 3
+NO_SIGNAL = "no_signal"  # a label without an approach to show evidence for
 MIN_EVIDENCE_WEIGHT = 0.05
 RELATIVE_EVIDENCE_WEIGHT = 0.3  # phrases weaker than this share of the strongest are not shown
 
@@ -275,7 +276,7 @@ class Classifier:
                     scores={lab: round(p, 6) for lab, p in zip(labels, row, strict=True)},
                     uncertain=confidence < threshold,
                     cues=sorted(hits[i]),
-                    evidence=_evidence(text, candidates),
+                    evidence=_evidence(text, candidates) if labels[k] != NO_SIGNAL else [],
                 )
             )
         return out

@@ -15,7 +15,7 @@ from tests.strategies import SAFE_CHARACTERS
 from vocml.bundle import load_model, read_card
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, ModelArtifactError
-from vocml.model import build_pipeline
+from vocml.model import Classifier, build_pipeline
 
 
 def test_overfit_tiny_corpus_and_reload(tiny_bundle: Path, tiny_records: list[Record]) -> None:
@@ -186,3 +186,15 @@ def test_spacy_component_sets_doc_cats(tiny_bundle: Path) -> None:
     assert abs(sum(doc.cats.values()) - 1) < 1e-4
     docs = list(nlp.pipe(["a", "b", "c"]))
     assert all(set(d.cats) == set(LABELS) for d in docs)
+
+
+def test_a_no_signal_label_shows_no_evidence(shipped_model: Classifier) -> None:
+    """Evidence shows the phrases behind an approach; a text without one has none to show (its cues stay)."""
+    quiet, loud = shipped_model.classify(
+        [
+            "The invoice was wrong and the delivery arrived two days late.",
+            "Nobody asked what we needed; it was all about their roadmap and a discount if we signed today.",
+        ]
+    )
+    assert quiet.label == "no_signal" and quiet.evidence == []
+    assert loud.label == "pitch_first" and loud.evidence
