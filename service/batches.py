@@ -474,7 +474,16 @@ class BatchWorker:
                 if rec.id is not None and (rec.team, rec.id) in late:
                     skipped.append(rec)
                 else:
-                    rows.append(record_row(rec, pred, batch_id=batch_id, default_time=default_time, now=now))
+                    rows.append(
+                        record_row(
+                            rec,
+                            pred,
+                            batch_id=batch_id,
+                            default_time=default_time,
+                            now=now,
+                            model_version=getattr(self.classifier, "version", None),
+                        )
+                    )
             raced = {(r["team"], r["external_id"]) for r in insert_records(conn, rows)}
             if raced:  # stored by a concurrent upload after the check above
                 skipped += [rec for rec in fresh if (rec.team, rec.id) in raced]

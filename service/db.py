@@ -108,6 +108,7 @@ records = sa.Table(
     sa.Column("reviewed_by", sa.String(200), nullable=True),
     sa.Column("reviewed_at", sa.DateTime, nullable=True),
     sa.Column("ingested_at", sa.DateTime, nullable=False),
+    sa.Column("model_version", sa.String(40), nullable=True),  # the model that labelled it
     sa.UniqueConstraint("team", "external_id", name="uq_records_team_external_id"),
     sa.Index("ix_records_team_created", "team", "created_at", "id"),
     sa.Index("ix_records_created", "created_at", "id"),

@@ -225,6 +225,7 @@ class RecordOut(BaseModel):
     prediction: RecordPredictionOut
     review: ReviewOut | None
     batch_id: str | None
+    model_version: str | None = Field(default=None, description="the model that labelled it (null: stored before 0.3)")
 
 
 class RecordsPageOut(BaseModel):

@@ -59,7 +59,13 @@ def existing_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> set[tupl
 
 
 def record_row(
-    rec: Record, pred: Prediction, *, batch_id: str | None, default_time: datetime, now: datetime
+    rec: Record,
+    pred: Prediction,
+    *,
+    batch_id: str | None,
+    default_time: datetime,
+    now: datetime,
+    model_version: str | None = None,
 ) -> dict[str, Any]:
     """The ``records`` row for a validated record and its prediction."""
     created = to_utc_naive(rec.created_at) if rec.created_at is not None else default_time
@@ -86,6 +92,7 @@ def record_row(
         "reviewed_by": None,
         "reviewed_at": None,
         "ingested_at": now,
+        "model_version": model_version,
     }
 
 
@@ -237,6 +244,7 @@ SELECT_COLUMNS = [
     records.c.reviewed_by,
     records.c.reviewed_at,
     records.c.batch_id,
+    records.c.model_version,
 ]
 
 
@@ -304,6 +312,7 @@ def record_out(row: dict[str, Any]) -> dict[str, Any]:
             "cues": pred.get("cues", []),
             "evidence": pred.get("evidence", []),
         },
+        "model_version": row.get("model_version"),
         "review": review,
         "batch_id": row["batch_id"],
     }

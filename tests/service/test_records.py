@@ -149,3 +149,9 @@ def test_reviews_export_is_the_training_contract(client: Any, tokens: Any, helpe
     assert len(rows) == 3
     assert {row.label for row in rows} == {"pitch_first", "needs_first", "no_signal"}
     assert all(row.text and row.team == "EMEA" and row.created_at is not None for row in rows)
+
+
+def test_each_record_keeps_the_model_version_that_labelled_it(client: Any, tokens: Any, helpers: Any) -> None:
+    seed(client, tokens, helpers, n=2)
+    items = client.get("/v1/records", headers=tokens["viewer"]).json()["items"]
+    assert items and {i["model_version"] for i in items} == {"0.0.0-fake"}  # the classifier that stored them
