@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from service.auth import Principal
 from service.db import audit_samples, records, utcnow
 from service.errors import NotFoundError
-from service.trends import period_end, period_start
+from service.trends import as_date, period_end, period_start
 from vocml.data import LABELS
 
 
@@ -181,8 +181,9 @@ def audit_labels(
         if isinstance(prediction, str):
             prediction = json.loads(prediction)
         scores = (prediction or {}).get("scores") or {}
-        key = start_day if isinstance(start_day, date) else date.fromisoformat(str(start_day))
-        out[key].append((str(value), float(scores.get("needs_first", 0.0)), float(scores.get("pitch_first", 0.0))))
+        out[as_date(start_day)].append(
+            (str(value), float(scores.get("needs_first", 0.0)), float(scores.get("pitch_first", 0.0)))
+        )
     return out
 
 

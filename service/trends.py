@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from service.auth import Principal
-from service.db import label_counts, score_sums
+from service.db import SCORE_SUM_COLUMNS, label_counts, score_sums
 from service.ppi import ScoreSums, ppi_share
 from vocml.data import LABELS
 
@@ -265,7 +265,7 @@ def period_counts(
     index = {lab: i for i, lab in enumerate(LABELS)}
     out: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for team, day, label, n in conn.execute(_in_range(stmt, c.day, start, end)):
-        out[str(team)][_as_date(day)][index[label]] += int(n or 0)
+        out[str(team)][as_date(day)][index[label]] += int(n or 0)
     return out
 
 
@@ -277,7 +277,7 @@ def _in_range(stmt: Any, day: Any, start: date | None, end: date | None) -> Any:
     return stmt
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
     """A period start as the database returns it (a date, or ISO text on SQLite)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
@@ -294,14 +294,12 @@ def period_score_sums(
     """The model's probability sums over every record of each period (``score_sums``, summed in the database)."""
     c = score_sums.c
     bucket = period_start_sql(c.day, period, conn.dialect.name).label("bucket")
-    stmt = sa.select(bucket, *(sa.func.sum(getattr(c, k)) for k in ("n", "needs", "pitch", "nn", "np", "pp"))).where(
-        c.team.in_(list(teams))
-    )
+    stmt = sa.select(bucket, *(sa.func.sum(getattr(c, k)) for k in SCORE_SUM_COLUMNS)).where(c.team.in_(list(teams)))
     if source is not None:
         stmt = stmt.where(c.source == source)
     out = {}
     for day, n, needs, pitch, nn, np_, pp in conn.execute(_in_range(stmt, c.day, start, end).group_by(bucket)):
-        out[_as_date(day)] = ScoreSums(
+        out[as_date(day)] = ScoreSums(
             int(n or 0), float(needs or 0), float(pitch or 0), float(nn or 0), float(np_ or 0), float(pp or 0)
         )
     return out
@@ -328,9 +326,9 @@ def read_audit_inputs(
     """The audit inputs of ``teams`` in range, or ``None`` when no audit record is labelled there."""
     from service.audit import audit_labels
 
-    labels = audit_labels(conn, teams, period, start, end)
     if source is not None:  # the audit is a sample of all sources; per source there is none
         return None
+    labels = audit_labels(conn, teams, period, start, end)
     if not labels:
         return None
     return AuditInputs(period_score_sums(conn, teams=teams, period=period, start=start, end=end), labels)

@@ -90,12 +90,11 @@ function initReview() {
       if (result.ok) {
         const item = form.closest(".record");
         const label = result.data.label;
-        const words = { pitch_first: "pitch-first", needs_first: "needs-first", no_signal: "no signal" };
-        item.querySelector(".label-value").replaceChildren(el("span", { class: `badge ${label}` }, words[label] || label));
+        item.querySelector(".label-value").replaceChildren(el("span", { class: `badge ${label}` }, LABEL_WORDS[label] || label));
         const review = result.data.review || {};
         const who = item.querySelector(".review-who");
         if (who) who.textContent = review.reviewed_by ? `set by ${review.reviewed_by} just now` : "";
-        status.textContent = `Saved: now ${words[label] || label}. Trends include it on reload.`;
+        status.textContent = `Saved: now ${LABEL_WORDS[label] || label}. Trends include it on reload.`;
       } else {
         status.textContent = "Not saved: " + problemText(result);
       }
