@@ -36,7 +36,9 @@ def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, sh
     )
     assert rebuilt.metrics == card.metrics
     texts = ["Nobody asked what we needed.", "Asked about their goals first.", "Invoice is wrong."]
-    np.testing.assert_allclose(model.predict_proba(texts), shipped_model.predict_proba(texts), atol=1e-9)
+    # the same to 1e-6: a newer numpy or scipy than the one the card names may move the fitted
+    # temperature in its seventh decimal (seen with numpy 2.4 / scipy 1.17: 9e-8), never the labels
+    np.testing.assert_allclose(model.predict_proba(texts), shipped_model.predict_proba(texts), atol=1e-6)
 
 
 def test_shipped_card_has_held_out_figures_on_real_and_synthetic_text() -> None:
