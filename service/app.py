@@ -23,6 +23,8 @@ from service.auth import TokenCache, count_tokens
 from service.batches import BatchWorker
 from service.db import file_identity, make_engine, migrate, sqlite_file
 from service.metrics import Metrics, MetricsShare
+from service.model_jobs import ModelWorker
+from service.registry import ModelSet, register_shipped
 from service.routes import ROUTERS, dashboard
 from service.routes.classify import MAX_BODY_BYTES
 from service.settings import Settings, get_settings, metrics_path
@@ -107,6 +109,10 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
         app.state.engine = engine
         app.state.classifier = model
         app.state.error_model = ErrorModel.from_card(model.card)
+        register_shipped(engine, model)
+        models = ModelSet(engine, model, settings.models_dir, settings.model_refresh_seconds)
+        models.start()
+        app.state.models = models
         with engine.connect() as conn:
             if count_tokens(conn) == 0:
                 log.warning("no API tokens yet; create one with `vocml token create --role admin`")
@@ -114,9 +120,12 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
 
         # A helper process can reload the model only when it came from a bundle on disk.
         bundle = None if classifier is not None else (settings.model_dir or default_model_dir())
-        worker = BatchWorker(engine, model, settings, on_rows=metrics.add_batch_rows, model_dir=bundle)
+        worker = BatchWorker(engine, models, settings, on_rows=metrics.add_batch_rows, model_dir=bundle)
         app.state.worker = worker
         worker.start()
+        model_worker = ModelWorker(engine, models, settings)
+        app.state.model_worker = model_worker
+        model_worker.start()
         # The model, spaCy and the app are loaded for good: move them out of the collector's sight so a
         # full collection (~150 ms over ~200k objects) cannot stall requests.
         gc.collect()
@@ -128,7 +137,9 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
             yield {}
         finally:
             publishing.cancel()
+            model_worker.stop()
             worker.stop()
+            models.stop()
             try:
                 share.publish()  # the last counts of this worker stay in the total
             except OSError as e:
@@ -145,6 +156,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.problem_html = None
+    app.state.coalescers = {}  # one per model in use: concurrent requests' texts classified together
     app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     app.state.metrics_share = MetricsShare(metrics_path(settings), metrics)
     problems.install(app)

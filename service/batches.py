@@ -29,12 +29,13 @@ from sqlalchemy.engine import Engine
 from service.auth import Principal
 from service.db import batch_errors, batches, utcnow
 from service.errors import NotFoundError
+from service.registry import ModelSet
 from service.settings import Settings
 from service.store import existing_ids, insert_records, record_row
 from service.uploads import SpooledFile
 from vocml.data import Record, detect_format, iter_rows
 from vocml.errors import DataError
-from vocml.model import Classifier, Prediction
+from vocml.model import Prediction
 from vocml.stream import init_worker, predict_in_worker
 
 log = logging.getLogger("vocml.service.batches")
@@ -235,15 +236,17 @@ class BatchWorker:
     def __init__(
         self,
         engine: Engine,
-        classifier: Classifier,
+        models: ModelSet,
         settings: Settings,
         on_rows: Callable[[int, int], None] | None = None,
         model_dir: Path | None = None,
     ) -> None:
         self.engine = engine
-        self.classifier = classifier
-        # The bundle a helper process can load to classify large batches beside this thread; None
-        # (e.g. a classifier built in memory) keeps all classification in this thread.
+        self.models = models
+        self.classifier = models.shipped
+        # The shipped bundle a helper process can load to classify large batches beside this thread
+        # (rows of teams served by a retrained version stay in this thread); None (e.g. a classifier
+        # built in memory) keeps all classification in this thread.
         self.model_dir = model_dir
         self.settings = settings
         self.on_rows = on_rows
@@ -438,31 +441,33 @@ class BatchWorker:
             known = existing_ids(conn, [(r.team, r.id) for r in valid if r.id is not None])  # type: ignore[misc]
         fresh, duplicates = _dedupe(valid, known)
         future = None
-        if fresh and helper is not None:
+        shipped = self.classifier.version
+        if fresh and helper is not None and all(self.models.version_for(r.team) == shipped for r in fresh):
             try:
                 future = helper.submit(predict_in_worker, [r.text for r in fresh])
             except BrokenProcessPool:
                 future = None
         return _Chunk(chunk, errors, fresh, duplicates, future)
 
-    def _predictions(self, prepared: _Chunk) -> list[Prediction]:
+    def _predictions(self, prepared: _Chunk) -> tuple[list[Prediction], list[str | None]]:
+        """The chunk's predictions and the version that made each."""
         if not prepared.fresh:
-            return []
+            return [], []
         if prepared.future is not None:
             try:
                 predictions = list(prepared.future.result())
                 self.helper_chunks += 1
-                return predictions
+                return predictions, [self.classifier.version] * len(predictions)
             except BrokenProcessPool:
                 log.warning(
                     "batch helper process died; classifying in the worker thread", extra={"event": "helper_lost"}
                 )
-        return self.classifier.classify(prepared.fresh)
+        return self.models.classify(prepared.fresh)
 
     def _store_chunk(self, batch_id: str, prepared: _Chunk, consumed: int, default_time: Any) -> None:
         chunk, fresh = prepared.chunk, prepared.fresh
         errors = [{"batch_id": batch_id, "kind": "rejected", **e} for e in prepared.errors]
-        predictions = self._predictions(prepared)
+        predictions, versions = self._predictions(prepared)
         now = utcnow()
         with self.engine.begin() as conn:
             # Re-check inside the transaction: another process (or the chunk before, read ahead of
@@ -470,7 +475,7 @@ class BatchWorker:
             late = existing_ids(conn, [(r.team, r.id) for r in fresh if r.id is not None])  # type: ignore[misc]
             rows = []
             skipped = list(prepared.duplicates)
-            for rec, pred in zip(fresh, predictions, strict=True):
+            for rec, pred, version in zip(fresh, predictions, versions, strict=True):
                 if rec.id is not None and (rec.team, rec.id) in late:
                     skipped.append(rec)
                 else:
@@ -481,7 +486,7 @@ class BatchWorker:
                             batch_id=batch_id,
                             default_time=default_time,
                             now=now,
-                            model_version=getattr(self.classifier, "version", None),
+                            model_version=version,
                         )
                     )
             raced = {(r["team"], r["external_id"]) for r in insert_records(conn, rows)}

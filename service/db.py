@@ -16,6 +16,11 @@ Tables:
 * ``audit_samples`` a seeded uniform draw of records per (team, period), labelled blind by a reader and
   kept apart from corrections (:mod:`service.audit`)
 * ``scorecards``   seven-habits self-assessments per (team, period start), append-only history
+* ``model_versions`` the model registry: the shipped model and every retrain (teams served, status,
+  progress, evaluation side by side with the model it would replace, who promoted it and when)
+* ``model_assignments`` which version labels each team's records (``*``: every team without its own)
+* ``reclassify_runs`` re-labelling stored records after a promotion or rollback: checkpoint (last record
+  id), counts, heartbeat; ``reclassify_chunks`` the counts of each chunk it stored
 """
 
 from __future__ import annotations
@@ -181,6 +186,68 @@ scorecards = sa.Table(
     sa.Index("ix_scorecards_team_period", "team", "period_start", "id"),
 )
 
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("version", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(2000), nullable=False),  # '*' (every team) or the sorted teams, comma-joined
+    # queued | training | trained | failed | active | retired | discarded
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("base_version", sa.String(40), nullable=True),  # what served the scope when the retrain started
+    sa.Column("previous", sa.JSON, nullable=True),  # at promotion: team -> the version it replaced (rollback)
+    sa.Column("stage", sa.String(200), nullable=True),
+    sa.Column("progress_done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("progress_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("params", sa.JSON, nullable=True),  # weights and the recipe it was trained with
+    sa.Column("evaluation", sa.JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_by", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Column("promoted_by", sa.String(200), nullable=True),
+    sa.Column("promoted_at", sa.DateTime, nullable=True),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=True),
+)
+
+model_assignments = sa.Table(
+    "model_assignments",
+    metadata,
+    sa.Column("team", sa.String(200), primary_key=True),  # '*': every team without a row of its own
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+)
+
+reclassify_runs = sa.Table(
+    "reclassify_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.String(40), nullable=False),  # the model the records move to
+    sa.Column("scope", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),  # queued | running | done | superseded
+    sa.Column("last_record_id", sa.Integer, nullable=False, server_default="0"),  # the checkpoint
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),  # records to re-label, counted at start
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("changed", sa.Integer, nullable=False, server_default="0"),  # records whose label changed
+    sa.Column("chunks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+)
+
+reclassify_chunks = sa.Table(
+    "reclassify_chunks",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("first_record_id", sa.Integer, nullable=False),
+    sa.Column("last_record_id", sa.Integer, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("changed", sa.Integer, nullable=False),
+    sa.Column("stored_at", sa.DateTime, nullable=False),
+)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -302,7 +369,7 @@ def upsert_score_sums(conn: Connection, deltas: dict[tuple[str, str, Any], list[
             "pp": v[5],
         }
         for (t, s, d), v in deltas.items()
-        if v[0]
+        if any(v)  # a re-labelled record moves the sums without changing n
     ]
     if not rows:
         return

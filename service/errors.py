@@ -43,6 +43,12 @@ class NotFoundError(ServiceError):
     code = "not_found"
 
 
+class ConflictError(ServiceError):
+    """The resource is not in a state that allows the request (e.g. promoting a model still training)."""
+
+    code = "conflict"
+
+
 class PayloadTooLargeError(ServiceError):
     """The request body or upload is larger than allowed."""
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.db import error_reason
 from service.errors import (
     AuthError,
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
@@ -41,6 +42,7 @@ STATUS: list[tuple[type[VocmlError], int, str]] = [
     (AuthError, 401, "Unauthorized"),
     (ForbiddenError, 403, "Forbidden"),
     (NotFoundError, 404, "Not found"),
+    (ConflictError, 409, "Conflict"),
     (PayloadTooLargeError, 413, "Content too large"),
     (UnsupportedMediaError, 415, "Unsupported media type"),
     (DataError, 422, "Invalid data"),
@@ -101,6 +103,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The token's role or teams do not allow this, or a cross-site request with the session cookie"),
         (404, "Not found, or not visible to this token"),
         (405, "Method not allowed"),
+        (409, "The resource's state does not allow this now (the detail says what would)"),
         (413, "The request body is over the limit"),
         (415, "Wrong content type"),
         (422, "Invalid request or data: each error names the field and the fix"),

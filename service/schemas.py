@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
@@ -75,6 +75,10 @@ class ClassifyItemIn(BaseModel):
     )
     source: Source | None = None
     id: CleanStr | None = Field(default=None, max_length=200)
+    team: TeamName | None = Field(
+        default=None,
+        description="labelled by the model version serving this team (a team-limited token: one of its teams)",
+    )
 
 
 class ClassifyIn(BaseModel):
@@ -109,7 +113,10 @@ class PredictionOut(RecordPredictionOut):
 
 
 class ModelOut(BaseModel):
-    version: str | None
+    version: str | None = Field(description="the version that labels texts without a team")
+    by_team: dict[str, str | None] = Field(
+        default_factory=dict, description="each team named in the request -> the version that labelled its texts"
+    )
 
 
 class ClassifyOut(BaseModel):
@@ -287,3 +294,75 @@ class TokenOut(BaseModel):
 
 class TokenCreatedOut(TokenOut):
     token: str = Field(description="shown once; only its hash is stored")
+
+
+ModelStatus = Literal["shipped", "queued", "training", "trained", "failed", "promoted", "retired", "discarded"]
+
+
+class RetrainWeights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    review: float = Field(default=2.0, ge=0, le=100, description="training weight of a reviewed correction")
+    audit: float = Field(default=2.0, ge=0, le=100, description="training weight of an audit label")
+
+
+class RetrainIn(BaseModel):
+    """A retrain: the shipped recipe plus the reviewed and audited records of ``teams``."""
+
+    model_config = ConfigDict(extra="forbid")
+    teams: list[TeamName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the teams the new version will serve (default: the token's teams; every team for an "
+        "admin of all teams)",
+    )
+    weights: RetrainWeights = Field(default_factory=RetrainWeights)
+
+
+class ReclassifyChunkOut(BaseModel):
+    seq: int
+    records: int
+    changed: int
+    stored_at: UtcDatetime
+
+
+class ReclassifyRunOut(BaseModel):
+    id: int
+    status: Literal["queued", "running", "done"]
+    total: int = Field(description="records to re-label, counted when the run was queued")
+    done: int
+    changed: int = Field(description="records whose label changed")
+    chunks: int
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    recent_chunks: list[ReclassifyChunkOut]
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    teams: list[str] | None = Field(description="the teams it serves; null: every team")
+    status: ModelStatus
+    serving: list[str] = Field(description="teams (or '*' for every other team) it labels now")
+    base_version: str | None
+    stage: str | None
+    progress_done: int
+    progress_total: int
+    params: dict[str, Any] | None
+    evaluation: dict[str, Any] | None
+    error: str | None
+    created_by: str | None
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    promoted_by: str | None
+    promoted_at: UtcDatetime | None
+    previous: dict[str, str | None] | None = Field(description="at promotion: team -> the version it replaced")
+    runs: list[ReclassifyRunOut] = Field(default_factory=list, description="re-classifications toward it")
+
+
+class ModelListOut(BaseModel):
+    items: list[ModelVersionOut]
+
+
+class PromotedOut(BaseModel):
+    version: str
+    runs: list[int] = Field(description="the re-classification runs queued")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from vocml.cli import DATA_DIR
 from vocml.data import DEFAULT_MAX_CHARS
 from vocml.errors import ConfigError
 
@@ -40,6 +41,13 @@ class Settings:
             -1 never starts one.
         auth_cache_seconds: how long a worker trusts a bearer token it has looked up; a token revoked
             through another worker or the CLI stops working within this time (0: look up every request).
+        models_dir: where retrained versions are written, one bundle per version.
+        retrain_recipe: the training recipe a retrain starts from (default: the shipped ``data/train.toml``).
+        retrain_eval_sets: labelled ``data/`` development sets both models are scored on before a promotion.
+        holdout_percent: share of a customer's labelled records kept for evaluation, never trained on.
+        reclassify_chunk_rows: records re-labelled per transaction after a promotion or rollback.
+        model_refresh_seconds: how old a worker's team -> model map may get (a promotion reaches every
+            worker within this time).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -59,6 +67,12 @@ class Settings:
     auth_cache_seconds: float = 2.0
     metrics_dir: Path | None = None
     batch_helper_min_bytes: int = 5 * 1024 * 1024
+    models_dir: Path = Path("./var/models")
+    retrain_recipe: Path = DATA_DIR / "train.toml"
+    retrain_eval_sets: tuple[Path, ...] = (DATA_DIR / "real" / "dev.jsonl",)
+    holdout_percent: int = 20
+    reclassify_chunk_rows: int = 500
+    model_refresh_seconds: float = 2.0
 
 
 def metrics_path(settings: Settings) -> Path:
@@ -112,4 +126,12 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_cache_seconds=_float(env, "VOCML_AUTH_CACHE_SECONDS", Settings.auth_cache_seconds),
         batch_helper_min_bytes=_int(env, "VOCML_BATCH_HELPER_MIN_BYTES", Settings.batch_helper_min_bytes),
         metrics_dir=Path(env["VOCML_METRICS_DIR"]) if env.get("VOCML_METRICS_DIR") else None,
+        models_dir=Path(env.get("VOCML_MODELS_DIR") or "./var/models"),
+        retrain_recipe=Path(env.get("VOCML_RETRAIN_RECIPE") or Settings.retrain_recipe),
+        retrain_eval_sets=tuple(Path(p) for p in env["VOCML_RETRAIN_EVAL_SETS"].split(os.pathsep) if p)
+        if env.get("VOCML_RETRAIN_EVAL_SETS")
+        else Settings.retrain_eval_sets,
+        holdout_percent=_int(env, "VOCML_HOLDOUT_PERCENT", Settings.holdout_percent),
+        reclassify_chunk_rows=_int(env, "VOCML_RECLASSIFY_CHUNK_ROWS", Settings.reclassify_chunk_rows),
+        model_refresh_seconds=_float(env, "VOCML_MODEL_REFRESH_SECONDS", Settings.model_refresh_seconds),
     )

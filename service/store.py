@@ -345,7 +345,8 @@ def review_record(engine: Engine, record_id: int, label: str, principal: Princip
             guard = records.c.reviewed_label.is_(None) if previous is None else records.c.reviewed_label == previous
             result = conn.execute(
                 records.update()
-                .where(records.c.id == record_id, guard)
+                # the model's label too: a re-classification may move it (and its count) meanwhile
+                .where(records.c.id == record_id, guard, records.c.label == row["label"])
                 .values(reviewed_label=label, reviewed_by=principal.name, reviewed_at=now)
             )
             if result.rowcount != 1:

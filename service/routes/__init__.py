@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import batches, classify, dashboard, health, records, scorecards, session, tokens, trends
+from service.routes import batches, classify, dashboard, health, models, records, scorecards, session, tokens, trends
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,6 +14,7 @@ ROUTERS: list[APIRouter] = [
     trends.router,
     records.router,
     tokens.router,
+    models.router,
     scorecards.router,
     dashboard.router,
 ]

@@ -29,6 +29,9 @@ from service.charts import (
 )
 from service.deps import ClassifierDep, EngineDep, SettingsDep, ViewerDep
 from service.drivers import drivers as find_drivers
+from service.reclassify import runs_of
+from service.registry import assignments, list_versions
+from service.routes.models import version_out
 from service.scorecards import list_scorecards
 from service.store import RecordFilter, page_records, record_out
 from service.trends import HELD_OUT_SET
@@ -375,6 +378,30 @@ def model_page(request: Request, classifier: ClassifierDep, principal: ViewerDep
         request,
         "model.html",
         {"card": info, "metrics": metrics, "metrics_source": source, "held_out": bool(held_out), **pictures},
+    )
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, engine: EngineDep, principal: ViewerDep) -> HTMLResponse:
+    """Retrain on the teams' own labels, compare the new version with the current one side by side,
+    promote, discard or roll back; progress of training and of re-labelling the stored records."""
+    if not principal.has_role("admin"):
+        return render(request, "models.html", {"is_admin": False})
+    models = request.app.state.models
+    with engine.connect() as conn:
+        assigned = assignments(conn)
+        teams = views.visible_teams(conn, principal)
+        rows = [
+            version_out(r, assigned, models.shipped.version, runs_of(conn, str(r["version"]), chunks=5))
+            for r in list_versions(conn, principal)
+        ]
+    active = any(r["status"] in ("queued", "training") for r in rows) or any(
+        run["status"] in ("queued", "running") for r in rows for run in r["runs"]
+    )
+    return render(
+        request,
+        "models.html",
+        {"is_admin": True, "versions": rows, "teams": teams, "active": active, "limited": principal.teams is not None},
     )
 
 

@@ -474,6 +474,49 @@ function initScorecard() {
   });
 }
 
+// --- retrain, promote, roll back ------------------------------------------------------------
+function initModels() {
+  const form = document.getElementById("retrain");
+  const versions = document.getElementById("versions");
+  if (!form || !versions) return;
+  const status = document.getElementById("retrain-status");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const teams = [...form.querySelectorAll("input[name=team]:checked")].map((box) => box.value);
+    const body = {
+      weights: { review: Number(form.review.value), audit: Number(form.audit.value) },
+    };
+    if (teams.length) body.teams = teams;
+    status.textContent = "Starting…";
+    const result = await api("POST", "/v1/models", body);
+    if (!result.ok) {
+      status.textContent = "Not started: " + problemText(result);
+      return;
+    }
+    status.textContent = `Version ${result.data.version} queued; this page follows its progress.`;
+    window.location.reload();
+  });
+  const done = { promote: "promoted", rollback: "rolled back", discard: "discarded" };
+  versions.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-model-action]");
+    if (!button) return;
+    const action = button.dataset.modelAction;
+    const version = button.dataset.version;
+    const line = document.getElementById("model-status");
+    button.disabled = true;
+    const result = await api("POST", `/v1/models/${encodeURIComponent(version)}/${action}`);
+    if (!result.ok) {
+      line.textContent = `${version} not ${done[action]}: ` + problemText(result);
+      button.disabled = false;
+      return;
+    }
+    line.textContent = `${version} ${done[action]}.`;
+    window.location.reload();
+  });
+  // while something trains or re-labels, follow it
+  if (versions.dataset.active) window.setTimeout(() => window.location.reload(), 2000);
+}
+
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
   initFolds();
@@ -484,4 +527,5 @@ document.addEventListener("DOMContentLoaded", () => {
   initUpload();
   initScorecard();
   initReviewPage();
+  initModels();
 });

@@ -82,6 +82,7 @@ PAGES = [
     ("compare", "/compare?team=Atlas&team=North"),
     ("upload", "/upload"),
     ("model", "/model"),
+    ("models", "/models"),
     ("scorecard", "/scorecard?team=Atlas"),
     ("review-queue", "/review?team=Atlas&kind=queue"),
     ("review-audit", "/review?team=Atlas&kind=audit"),

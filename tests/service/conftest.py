@@ -233,3 +233,48 @@ def helpers() -> Any:
     h.assert_problem = assert_problem  # type: ignore[attr-defined]
     h.make_tokens = make_tokens  # type: ignore[attr-defined]
     return h
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_recipe(directory: Path) -> tuple[Path, Path]:
+    """A small training recipe (the first real-train and gold rows, calibrated on real-dev rows) and a
+    small labelled evaluation set, so a retrain in a test takes seconds: ``(recipe, eval_set)``."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def head(src: Path, n: int, name: str, skip: int = 0) -> Path:
+        lines = src.read_text(encoding="utf-8").splitlines()[skip : skip + n]
+        out = directory / name
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out
+
+    head(ROOT / "data" / "real" / "train.jsonl", 400, "train.jsonl")
+    head(ROOT / "data" / "gold.jsonl", 200, "gold.jsonl")
+    head(ROOT / "data" / "real" / "dev.jsonl", 150, "calibrate.jsonl")
+    dev = head(ROOT / "data" / "real" / "dev.jsonl", 120, "dev.jsonl", skip=150)
+    recipe = directory / "train.toml"
+    recipe.write_text(
+        "[data]\n"
+        'train = [{ path = "train.jsonl", weight = 1.0 }, { path = "gold.jsonl", weight = 1.5 }]\n'
+        'calibrate = "calibrate.jsonl"\n'
+        "[pipeline]\nclf__estimator__C = 8.0\n",
+        encoding="utf-8",
+    )
+    return recipe, dev
+
+
+@pytest.fixture
+def retrain_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` with a tiny retrain recipe, models written under ``tmp_path``, small re-label chunks."""
+    import dataclasses
+
+    recipe, dev = tiny_recipe(tmp_path / "recipe")
+    return dataclasses.replace(
+        settings,
+        models_dir=tmp_path / "models",
+        retrain_recipe=recipe,
+        retrain_eval_sets=(dev,),
+        reclassify_chunk_rows=7,
+        model_refresh_seconds=0.2,
+    )

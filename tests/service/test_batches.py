@@ -403,5 +403,6 @@ def test_a_dead_helper_falls_back_to_the_worker_thread(client: Any) -> None:
     future: Future[Any] = Future()
     future.set_exception(BrokenProcessPool("helper killed"))
     fresh = [Record(text="Asked about their goals before any demo.", team="EMEA", line=2)]
-    predictions = worker._predictions(_Chunk([*fresh], [], fresh, [], future))
+    predictions, versions = worker._predictions(_Chunk([*fresh], [], fresh, [], future))
     assert [p.label for p in predictions] == [p.label for p in worker.classifier.classify(fresh)]
+    assert versions == [worker.classifier.version]

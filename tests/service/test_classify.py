@@ -27,7 +27,7 @@ def test_classify_returns_library_predictions_in_order(real_client: Any, shipped
     r = real_client.post("/v1/classify", json={"items": items}, headers=tokens["uploader"])
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["model"] == {"version": shipped_model.version}
+    assert body["model"] == {"version": shipped_model.version, "by_team": {}}
     assert [res["id"] for res in body["results"]] == ["a", "b", None]
     expected = [p.to_dict() for p in shipped_model.classify([i["text"] for i in items])]
     for res, exp, item in zip(body["results"], expected, items, strict=True):
@@ -159,3 +159,12 @@ def test_coalescer_passes_errors_to_every_waiting_request_and_recovers() -> None
         assert got == [["p-a", "p-b"], ["p-c"]]
 
     asyncio.run(run())
+
+
+def test_an_item_names_its_team_and_a_team_limited_token_only_its_own(client: Any, tokens: Any, helpers: Any) -> None:
+    body = {"items": [{"text": "We asked about goals.", "team": "EMEA"}]}
+    r = client.post("/v1/classify", json=body, headers=tokens["uploader_emea"])
+    assert r.status_code == 200, r.text
+    assert r.json()["model"]["by_team"] == {"EMEA": "0.0.0-fake"}
+    other = {"items": [{"text": "We asked about goals.", "team": "NA"}]}
+    helpers.assert_problem(client.post("/v1/classify", json=other, headers=tokens["uploader_emea"]), 403)
