@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import secrets
 import shutil
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +31,7 @@ from service.registry import ModelSet
 from service.retrain import STAGES, evaluate_versions, held_out, labelled_records, train_bundle, write_jsonl
 from service.settings import Settings
 from vocml.errors import VocmlError
+from vocml.stream import watch_parent
 
 log = logging.getLogger("vocml.service.model_jobs")
 
@@ -132,14 +135,18 @@ class ModelWorker:
             self._train(version)
         except LostClaim:
             log.warning("training taken over", extra={"event": "retrain_lost", "version": version})
-        except (VocmlError, OSError, ValueError) as e:
-            log.warning("training failed", extra={"event": "retrain_failed", "version": version, "error": str(e)})
+        except Exception as e:  # noqa: BLE001 - any failure ends the version 'failed' with its reason
+            reason = str(e) if isinstance(e, VocmlError | OSError | ValueError) else f"{type(e).__name__}: {e}"
+            if isinstance(e, BrokenProcessPool):
+                reason = "the training process died (out of memory?); start the retrain again"
+            log.warning("training failed", extra={"event": "retrain_failed", "version": version, "error": reason})
+            shutil.rmtree(self.settings.models_dir / f".{version}.{self.owner}", ignore_errors=True)
             c = model_versions.c
             with self.engine.begin() as conn:
                 conn.execute(
                     model_versions.update()
                     .where(c.version == version, c.owner == self.owner)
-                    .values(status="failed", error=str(e), finished_at=utcnow())
+                    .values(status="failed", error=reason, finished_at=utcnow())
                 )
 
     def _train(self, version: str) -> None:
@@ -159,10 +166,11 @@ class ModelWorker:
                 held += 1
             else:
                 train_rows[kind].append({"text": text, "label": label, "team": team})
+        # Each attempt writes its own directory, moved into place only by the worker that still holds the
+        # claim: a helper orphaned by a killed worker can never overwrite the bundle of the attempt after it.
         out_dir = settings.models_dir / version
-        if out_dir.exists():
-            shutil.rmtree(out_dir)  # a takeover: what the dead worker left is never loaded
-        work = settings.models_dir / f".{version}.data"
+        attempt = settings.models_dir / f".{version}.{self.owner}"
+        work = attempt / "data"
         files, calibrate = load_data_config(settings.retrain_recipe)
         params = load_config(settings.retrain_recipe)
         paths = [str(p) for p, _ in files]
@@ -179,7 +187,9 @@ class ModelWorker:
             f"records ({held} held out)",
             params={**(row["params"] or {}), "customer_rows": counts, "recipe": str(settings.retrain_recipe)},
         )
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
+        )
         try:
             future = pool.submit(
                 train_bundle,
@@ -187,7 +197,7 @@ class ModelWorker:
                 file_weights,
                 params,
                 None if calibrate is None else str(calibrate),
-                str(out_dir),
+                str(attempt / "bundle"),
                 version,
             )
             while True:
@@ -201,7 +211,11 @@ class ModelWorker:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             shutil.rmtree(work, ignore_errors=True)
-        self._progress(version, 3)
+        self._progress(version, 3)  # still ours: put the bundle in place
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(attempt / "bundle", out_dir)
+        shutil.rmtree(attempt, ignore_errors=True)
         new_model = self.models.load(version)
         with self.engine.connect() as conn:
             evaluation = evaluate_versions(

@@ -40,8 +40,13 @@ def init_worker(model_dir: str, threshold: float | None) -> None:
     global _WORKER_MODEL
     from vocml.bundle import load_model
 
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="vocml-orphan-watch", daemon=True).start()
+    watch_parent()
     _WORKER_MODEL = load_model(model_dir, threshold=threshold)
+
+
+def watch_parent() -> None:
+    """Process-pool initializer: end this helper process as soon as its parent is gone."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="vocml-orphan-watch", daemon=True).start()
 
 
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:

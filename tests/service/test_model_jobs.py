@@ -206,3 +206,42 @@ def test_promotion_and_rollback_through_the_api_survive_kill_9_mid_reclassificat
         client.close()
         server.stop()
         engine.dispose()
+
+
+def test_a_version_left_training_by_a_dead_worker_is_trained_again_by_the_next(
+    retrain_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any
+) -> None:
+    from datetime import timedelta
+
+    from service.db import model_versions, utcnow
+
+    client = make_client(retrain_settings, fake_classifier)
+    tokens = helpers.make_tokens(client)
+    engine = client.app.state.engine
+    version = "0.0.0-fake+r9.dead"
+    half_written = retrain_settings.models_dir / version
+    half_written.mkdir(parents=True)
+    (half_written / "card.json").write_text("{", encoding="utf-8")  # what a killed attempt might leave
+    with engine.begin() as conn:
+        conn.execute(
+            model_versions.insert().values(
+                version=version,
+                scope="EMEA",
+                status="training",
+                stage="training on the shipped data plus 0 reviewed and 0 audited records (0 held out)",
+                progress_done=2,
+                progress_total=4,
+                params={"weights": {"review": 2.0, "audit": 2.0}},
+                created_at=utcnow(),
+                owner="a-worker-killed-mid-training",
+                heartbeat_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+    client.app.state.model_worker.notify()
+    body = wait_model(client, version, tokens["admin"])
+    assert body["status"] == "trained", body
+    assert body["evaluation"]["data"]["dev.jsonl"]["n"] == 120
+    from vocml.bundle import load_model
+
+    assert load_model(half_written).version == version  # the half-written bundle was replaced whole
+    assert not [p for p in retrain_settings.models_dir.iterdir() if p.name.startswith(".")]
