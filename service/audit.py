@@ -163,12 +163,12 @@ def audited_records(
 
 def audit_labels(
     conn: Connection, teams: Sequence[str], period: str, start: date | None, end: date | None
-) -> dict[date, list[tuple[str, float, float]]]:
-    """Labelled audit records per period start: ``(label, P(needs_first), P(pitch_first))``, the model's
-    probabilities read from the stored prediction."""
+) -> dict[date, list[tuple[str, float, float, str]]]:
+    """Labelled audit records per period start: ``(label, P(needs_first), P(pitch_first), source)``, the
+    model's probabilities read from the stored prediction (``source`` is ``''`` when the record has none)."""
     c = audit_samples.c
     stmt = (
-        sa.select(c.period_start, c.label, records.c.prediction)
+        sa.select(c.period_start, c.label, records.c.prediction, records.c.source)
         .join(records, records.c.id == c.record_id)
         .where(c.team.in_(list(teams)), c.period == period, c.label.is_not(None))
     )
@@ -176,13 +176,13 @@ def audit_labels(
         stmt = stmt.where(c.period_start >= period_start(start, period))
     if end is not None:
         stmt = stmt.where(c.period_start <= end)
-    out: dict[date, list[tuple[str, float, float]]] = defaultdict(list)
-    for start_day, value, prediction in conn.execute(stmt):
+    out: dict[date, list[tuple[str, float, float, str]]] = defaultdict(list)
+    for start_day, value, prediction, source in conn.execute(stmt):
         if isinstance(prediction, str):
             prediction = json.loads(prediction)
         scores = (prediction or {}).get("scores") or {}
         out[as_date(start_day)].append(
-            (str(value), float(scores.get("needs_first", 0.0)), float(scores.get("pitch_first", 0.0)))
+            (str(value), float(scores.get("needs_first", 0.0)), float(scores.get("pitch_first", 0.0)), source or "")
         )
     return out
 

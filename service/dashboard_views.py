@@ -21,6 +21,7 @@ from service import drivers, trends
 from service.auth import Principal
 from service.charts import ChartPoint, Series, sparkline
 from service.db import audit_samples, label_counts
+from service.ppi import ppi_share_strata
 from service.schemas import FIRST_DAY, LAST_DAY
 from service.scorecards import MeasuredPoint, current_per_period, disagreement, measured_at
 from service.trends import period_end
@@ -264,12 +265,41 @@ def overview(
     last_two = trends.previous_period(latest_all, view.period)
     together = trends.trend_points([r for r in rows if r[2] >= last_two], period=view.period, error_model=None)
     found = drivers.drivers(conn, names, latest_all, view.period)
+    top = headline(together, view.period, len(totals))
+    if top is not None:
+        top["audited"] = audited_headline(conn, names, latest_all, view.period, len(totals))
     return {
         "rows": present + sorted(missing, key=keys["team"]),
-        "headline": headline(together, view.period, len(totals)),
+        "headline": top,
         "drivers": found,
         "latest": latest_all,
     }
+
+
+def audited_headline(conn: Connection, teams: Sequence[str], latest: date, period: str, n_teams: int) -> str | None:
+    """The headline's share estimated from the audits, when every team with records in the latest period
+    has at least two audit labels there: one stratum per team (:func:`service.ppi.ppi_share_strata`)."""
+    strata = []
+    end = trends.period_end(latest, period)
+    for team in teams:
+        audit = trends.read_audit_inputs(conn, teams=[team], period=period, start=latest, end=end)
+        sums = trends.period_score_sums(conn, teams=[team], period=period, start=latest, end=end).get(latest)
+        if sums is None or sums.n == 0:
+            continue  # no records this period: not part of the total
+        labelled = audit.labels.get(latest, []) if audit is not None else []
+        if len(labelled) < 2:
+            return None
+        strata.append(trends.stratum(sums, labelled))
+    if not strata:
+        return None
+    est = ppi_share_strata(strata)
+    if est.share is None:
+        return None
+    who = "the team's" if n_teams == 1 else f"each of the {len(strata)} teams'"
+    return (
+        f"Checked against {who} blind audit ({est.n_audit} labels in all): {pct(est.share)} needs-first "
+        f"(95% interval {pct(est.low)}\u2013{pct(est.high)}), an estimate that holds however wrong the model is."
+    )
 
 
 def audited_teams(conn: Connection, teams: Sequence[str], period: str, since: date) -> set[str]:

@@ -170,6 +170,14 @@ class SayDoOut(BaseModel):
     gap: float | None
     ci_low: float | None
     ci_high: float | None
+    adjustment: Literal["ppi", "none"] = Field(
+        default="none",
+        description="'ppi': each source's share also estimated from its own part of the period's audit "
+        "(at least two labels each), the gap and interval in the adjusted_ fields",
+    )
+    adjusted_gap: float | None = None
+    adjusted_ci_low: float | None = None
+    adjusted_ci_high: float | None = None
 
 
 class TrendPointOut(BaseModel):

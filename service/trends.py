@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from service.auth import Principal
 from service.db import SCORE_SUM_COLUMNS, label_counts, score_sums
-from service.ppi import ScoreSums, ppi_share
+from service.ppi import ScoreSums, ShareEstimate, Stratum, mover_difference, ppi_share
 from vocml.data import LABELS
 
 Z95 = 1.959963984540054
@@ -89,6 +89,10 @@ def say_do_gap(nf_call: int, n_call: int, nf_cust: int, n_cust: int) -> dict[str
     }
     if call is None or cust is None:
         return out
+    (l1, u1), (l2, u2) = wilson(nf_call, n_call), wilson(nf_cust, n_cust)  # both n > 0: never None
+    gap, low, high = mover_difference((call, l1 or 0.0, u1 or 0.0), (cust, l2 or 0.0, u2 or 0.0))
+    out.update(gap=gap, ci_low=low, ci_high=high)
+    return out
     gap = call - cust
     (l1, u1), (l2, u2) = wilson(nf_call, n_call), wilson(nf_cust, n_cust)  # both n > 0: never None
     low = gap - math.sqrt((call - (l1 or 0.0)) ** 2 + ((u2 or 0.0) - cust) ** 2)
@@ -312,6 +316,9 @@ class AuditInputs:
 
     sums: dict[date, ScoreSums]
     labels: dict[date, list[tuple[str, float, float]]]
+    # per (period start, source): the sums over that source's records and its part of the audit
+    source_sums: dict[tuple[date, str], ScoreSums] = field(default_factory=dict)
+    source_labels: dict[tuple[date, str], list[tuple[str, float, float]]] = field(default_factory=dict)
 
 
 def read_audit_inputs(
@@ -328,10 +335,60 @@ def read_audit_inputs(
 
     if source is not None:  # the audit is a sample of all sources; per source there is none
         return None
-    labels = audit_labels(conn, teams, period, start, end)
-    if not labels:
+    labelled = audit_labels(conn, teams, period, start, end)
+    if not labelled:
         return None
-    return AuditInputs(period_score_sums(conn, teams=teams, period=period, start=start, end=end), labels)
+    labels: dict[date, list[tuple[str, float, float]]] = defaultdict(list)
+    source_labels: dict[tuple[date, str], list[tuple[str, float, float]]] = defaultdict(list)
+    for day, items in labelled.items():
+        for label, needs, pitch, src in items:
+            labels[day].append((label, needs, pitch))
+            if src:
+                source_labels[(day, src)].append((label, needs, pitch))
+    source_sums = {
+        (day, src): sums
+        for src in ("call_note", "customer_comment")
+        for day, sums in period_score_sums(conn, teams=teams, period=period, source=src, start=start, end=end).items()
+    }
+    return AuditInputs(
+        period_score_sums(conn, teams=teams, period=period, start=start, end=end),
+        dict(labels),
+        source_sums,
+        dict(source_labels),
+    )
+
+
+def stratum(sums: ScoreSums, labelled: Sequence[tuple[str, float, float]]) -> Stratum:
+    """An audited period (or part of one) in the form the PPI estimators take."""
+    return Stratum(
+        sums,
+        np.array([lab == NF for lab, _, _ in labelled], dtype=float),
+        np.array([lab in (NF, PF) for lab, _, _ in labelled], dtype=float),
+        np.array([pn for _, pn, _ in labelled]),
+        np.array([pp for _, _, pp in labelled]),
+    )
+
+
+def audited_estimate(sums: ScoreSums, labelled: Sequence[tuple[str, float, float]]) -> ShareEstimate:
+    """The prediction-powered share of one audited period (or part of one)."""
+    st = stratum(sums, labelled)
+    return ppi_share(st.sums, st.labels_needs, st.labels_signal, st.audit_needs, st.audit_pitch)
+
+
+def audited_say_do(audit: AuditInputs, start: date) -> dict[str, Any] | None:
+    """The say-do gap from each source's own part of the audit (each at least two labels), or ``None``."""
+    shares: list[tuple[float, float, float]] = []
+    for src in ("call_note", "customer_comment"):
+        labelled = audit.source_labels.get((start, src), [])
+        sums = audit.source_sums.get((start, src))
+        if len(labelled) < 2 or sums is None:
+            return None
+        est = audited_estimate(sums, labelled)
+        if est.share is None or est.low is None or est.high is None:
+            return None
+        shares.append((est.share, est.low, est.high))
+    gap, low, high = mover_difference(shares[0], shares[1])
+    return {"adjusted_gap": gap, "adjusted_ci_low": low, "adjusted_ci_high": high, "adjustment": "ppi"}
 
 
 def trend_points(
@@ -371,13 +428,7 @@ def trend_points(
         adjustment = "none"
         adj = adj_low = adj_high = None
         if len(labelled) >= 2 and audit is not None and start in audit.sums:
-            est = ppi_share(
-                audit.sums[start],
-                np.array([lab == NF for lab, _, _ in labelled], dtype=float),
-                np.array([lab in (NF, PF) for lab, _, _ in labelled], dtype=float),
-                np.array([pn for _, pn, _ in labelled]),
-                np.array([pp for _, _, pp in labelled]),
-            )
+            est = audited_estimate(audit.sums[start], labelled)
             adj, adj_low, adj_high, adjustment = est.share, est.low, est.high, "ppi"
         elif error_model is not None:
             adj, adj_low, adj_high = error_model.adjusted_share(m, r, draws=draws, seed=0)
@@ -398,7 +449,10 @@ def trend_points(
                 "adjusted_ci_high": adj_high,
                 "adjustment": adjustment,
                 "audit_n": len(labelled),
-                "say_do": say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
+                "say_do": {
+                    **say_do_gap(int(call[nf]), int(call[nf] + call[pf]), int(cust[nf]), int(cust[nf] + cust[pf])),
+                    **((audit is not None and audited_say_do(audit, start)) or {"adjustment": "none"}),
+                },
             }
         )
     return points

@@ -115,3 +115,44 @@ def test_audit_stays_within_the_token_teams(audited: Any, tokens: Any) -> None:
     assert audited.get(f"/v1/audit?team=EMEA&{MONTH}", headers=tokens["viewer"]).status_code == 403  # uploaders label
     r = audited.post("/v1/records/999999/review", json={"label": "needs_first", "audit": True}, headers=tokens["admin"])
     assert r.status_code == 404
+
+
+def _label_all(client: Any, tokens: Any, team: str) -> int:
+    items = client.get(f"/v1/audit?team={team}&{MONTH}", headers=tokens["uploader"]).json()["items"]
+    for item in items:
+        text = item["text"].lower()
+        label = "needs_first" if "asked" in text else "pitch_first" if "discount" in text else "no_signal"
+        r = client.post(
+            f"/v1/records/{item['id']}/review", json={"label": label, "audit": True}, headers=tokens["admin"]
+        )
+        assert r.status_code == 200, r.text
+    return len(items)
+
+
+def test_the_say_do_gap_and_the_headline_follow_the_audit_once_every_part_is_audited(
+    client: Any, tokens: Any, helpers: Any
+) -> None:
+    lines = ["id,team,source,created_at,text"]
+    for team in ("EMEA", "APAC"):
+        for i in range(60):
+            source = "call_note" if i % 2 else "customer_comment"
+            text = ["We asked about goals", "Pushed a discount", "Delivery was late"][i % 3]
+            lines.append(f"{team}{i},{team},{source},2026-02-{1 + i % 27:02d}T10:00:00Z,{text} {i}")
+    r = helpers.upload(client, "\n".join(lines) + "\n", tokens["admin"])
+    assert helpers.wait_batch(client, r.json()["id"], tokens["admin"])["rows_stored"] == 120
+    secret = tokens["admin"]["Authorization"].split()[1]
+    assert client.post("/v1/session", json={"token": secret}).status_code == 200
+    overview = f"/?{MONTH}"
+    assert _label_all(client, tokens, "EMEA") == 12
+    point = client.get("/v1/trends?team=EMEA&period=month", headers=tokens["viewer"]).json()["points"][0]
+    say_do = point["say_do"]
+    assert say_do["adjustment"] == "ppi", say_do  # 12 labels from two sources: each has its own part
+    assert -1 <= say_do["adjusted_ci_low"] <= say_do["adjusted_gap"] <= say_do["adjusted_ci_high"] <= 1
+    assert "audit: " in client.get(overview, headers={"Accept": "text/html"}).text
+    # APAC is not audited yet: the headline for both teams stays the model's count
+    assert "Checked against" not in client.get(overview, headers={"Accept": "text/html"}).text
+    _label_all(client, tokens, "APAC")
+    html = client.get(overview, headers={"Accept": "text/html"}).text
+    assert re.search(
+        r"Checked against each of the 2 teams.{0,10} blind audit \(24 labels in all\): \d+% needs-first", html
+    )

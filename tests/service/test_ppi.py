@@ -79,3 +79,42 @@ def test_on_real_texts_with_30_audit_labels_a_month_ppi_covers_the_true_share() 
     )
     assert shifted.ppi_covered / shifted.draws >= 0.90, shifted.line()
     assert shifted.card_covered / shifted.draws < 0.8, shifted.line()
+
+
+def test_one_stratum_is_exactly_the_single_estimate() -> None:
+    from service.ppi import Stratum, ppi_share_strata
+
+    rng = np.random.default_rng(5)
+    yn, ys, pn, pp = _world(rng, 500, share=0.5, signal=0.5, model_bias=0.2)
+    audit = rng.choice(500, 40, replace=False)
+    single = ppi_share(ScoreSums.of(pn, pp), yn[audit], ys[audit], pn[audit], pp[audit])
+    strata = ppi_share_strata([Stratum(ScoreSums.of(pn, pp), yn[audit], ys[audit], pn[audit], pp[audit])])
+    assert (strata.share, strata.low, strata.high) == pytest.approx((single.share, single.low, single.high))
+
+
+def test_several_teams_audited_apart_cover_their_shared_share() -> None:
+    """Three teams of different sizes, shares and model errors, each with its own 30-label audit: the
+    stratified estimate covers the share of all their records together, as a headline needs."""
+    from service.ppi import Stratum, ppi_share_strata
+
+    rng = np.random.default_rng(6)
+    covered, draws = 0, 200
+    for _ in range(draws):
+        strata, needs, signal = [], 0.0, 0.0
+        for size, share, bias in ((1500, 0.3, 0.3), (600, 0.6, -0.2), (300, 0.5, 0.0)):
+            yn, ys, pn, pp = _world(rng, size, share=share, signal=0.4, model_bias=bias)
+            needs, signal = needs + yn.sum(), signal + ys.sum()
+            audit = rng.choice(size, 30, replace=False)
+            strata.append(Stratum(ScoreSums.of(pn, pp), yn[audit], ys[audit], pn[audit], pp[audit]))
+        est = ppi_share_strata(strata)
+        assert est.low is not None and est.high is not None
+        covered += est.low <= needs / signal <= est.high
+    assert covered / draws >= 0.9
+
+
+def test_a_difference_of_two_shares_takes_each_ones_interval() -> None:
+    from service.ppi import mover_difference
+
+    d, low, high = mover_difference((0.6, 0.5, 0.7), (0.4, 0.3, 0.45))
+    assert d == pytest.approx(0.2)
+    assert low == pytest.approx(0.2 - np.hypot(0.1, 0.05)) and high == pytest.approx(0.2 + np.hypot(0.1, 0.1))
