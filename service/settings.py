@@ -108,6 +108,9 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     """
     env = os.environ if env is None else env
     model_dir = env.get("VOCML_MODEL_DIR")
+    holdout = _int(env, "VOCML_HOLDOUT_PERCENT", Settings.holdout_percent)
+    if not 1 <= holdout <= 90:
+        raise ConfigError(f"VOCML_HOLDOUT_PERCENT={holdout} is out of range; set a whole number from 1 to 90, e.g. 20")
     return Settings(
         database_url=env.get("VOCML_DATABASE_URL") or DEFAULT_DATABASE_URL,
         model_dir=Path(model_dir) if model_dir else None,
@@ -131,7 +134,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         retrain_eval_sets=tuple(Path(p) for p in env["VOCML_RETRAIN_EVAL_SETS"].split(os.pathsep) if p)
         if env.get("VOCML_RETRAIN_EVAL_SETS")
         else Settings.retrain_eval_sets,
-        holdout_percent=_int(env, "VOCML_HOLDOUT_PERCENT", Settings.holdout_percent),
+        holdout_percent=holdout,
         reclassify_chunk_rows=_int(env, "VOCML_RECLASSIFY_CHUNK_ROWS", Settings.reclassify_chunk_rows),
         model_refresh_seconds=_float(env, "VOCML_MODEL_REFRESH_SECONDS", Settings.model_refresh_seconds),
     )
