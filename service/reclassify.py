@@ -234,8 +234,9 @@ def run_chunk(engine: Engine, models: ModelSet, run: dict[str, Any], owner: str,
         sums: dict[tuple[str, str, Any], list[float]] = {}
         updates = []
         changed = 0
+        assigned_now = assignments(conn)  # a promotion since the chunk was read hands its teams on
         for r in rows:
-            if r.model_version == version:
+            if r.model_version == version or serving(assigned_now, r.team, models.shipped.version) != version:
                 continue
             pred = predictions[int(r.id)]
             old = r.prediction if isinstance(r.prediction, dict) else {}

@@ -93,10 +93,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tokens = {k: create_token(conn, role=r, teams=t, name=k).token for k, (r, t) in kinds.items()}
     engine.dispose()
     port = _free_port()
+    from tests.service.conftest import tiny_recipe
+
+    recipe, dev = tiny_recipe(tmp / "recipe")  # a retrain from the page takes seconds
     env = {
         **os.environ,
         "VOCML_DATABASE_URL": database_url,
         "VOCML_SPOOL_DIR": str(tmp / "spool"),
+        "VOCML_MODELS_DIR": str(tmp / "models"),
+        "VOCML_RETRAIN_RECIPE": str(recipe),
+        "VOCML_RETRAIN_EVAL_SETS": str(dev),
+        "VOCML_RECLASSIFY_CHUNK_ROWS": "20",
         "VOCML_POLL_SECONDS": "0.1",
         "VOCML_BOOTSTRAP_DRAWS": "50",
         "PYTHONUNBUFFERED": "1",
