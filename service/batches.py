@@ -306,7 +306,11 @@ class BatchWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            batch_id = self.claim_next()
+            try:
+                batch_id = self.claim_next()
+            except sa.exc.SQLAlchemyError as e:  # the database is away: /healthz says so; try again later
+                log.warning("batch worker: no database", extra={"event": "db_unavailable", "error": str(e)})
+                batch_id = None
             if batch_id is None:
                 self._wake.wait(self.settings.poll_seconds)
                 self._wake.clear()

@@ -70,6 +70,9 @@ class ModelWorker:
         while not self._stop.is_set():
             try:
                 busy = self.step()
+            except sa.exc.SQLAlchemyError as e:  # the database is away: /healthz says so; try again later
+                log.warning("model worker: no database", extra={"event": "db_unavailable", "error": str(e)})
+                busy = False
             except Exception:  # noqa: BLE001 - the worker must outlive one bad job; it is logged
                 log.exception("model job failed", extra={"event": "model_job_error"})
                 busy = False
