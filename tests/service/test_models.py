@@ -3,6 +3,7 @@ discard; team isolation of versions, evaluations and retrains."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -229,6 +230,7 @@ def test_the_retrain_page_shows_each_version_with_its_evaluation_and_actions(tra
     assert f'data-model-action="promote" data-version="{version}"' in html
     assert f'data-model-action="discard" data-version="{version}"' in html
     assert "Development set dev.jsonl" in html
+    assert re.search(r"On your held-out records the new version gets \d+ in 100 right, the current one \d+", html)
     # after promotion: a roll-back button and the re-labelling progress
     assert client.post(f"/v1/models/{version}/promote", headers=tokens["admin_emea"]).status_code == 200
     wait_runs(client, version, tokens["admin_emea"])
