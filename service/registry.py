@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from service.auth import Principal
-from service.db import model_assignments, model_versions, utcnow
+from service.db import dialect_insert, model_assignments, model_versions, utcnow
 from service.errors import NotFoundError
 from vocml.data import Record
 from vocml.errors import VocmlError
@@ -56,19 +56,16 @@ def register_shipped(engine: Engine, classifier: Classifier) -> None:
     if version is None:
         return
     with engine.begin() as conn:
-        known = conn.execute(sa.select(model_versions.c.version).where(model_versions.c.version == version)).first()
-        if known is not None:
-            return
-        conn.execute(
-            model_versions.insert().values(
-                version=version,
-                scope=EVERY_TEAM,
-                status="shipped",
-                stage="shipped with vocml (its figures are on its card: the model page)",
-                created_at=utcnow(),
-                finished_at=utcnow(),
-            )
+        # several workers start at once: the first insert wins, the others change nothing
+        stmt = dialect_insert(conn)(model_versions).values(
+            version=version,
+            scope=EVERY_TEAM,
+            status="shipped",
+            stage="shipped with vocml (its figures are on its card: the model page)",
+            created_at=utcnow(),
+            finished_at=utcnow(),
         )
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["version"]))
 
 
 def assignments(conn: Connection) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.auth import Principal
 from service.registry import may_see, scope_of, serving, teams_of
 
@@ -27,3 +29,17 @@ def test_a_team_row_beats_the_every_team_row_which_beats_the_shipped_model() -> 
     assert serving({"*": "g1"}, "EMEA", "0.3.0") == "g1"
     assert serving({"*": "g1", "EMEA": "e1"}, "EMEA", "0.3.0") == "e1"
     assert serving({"*": "g1", "EMEA": "e1"}, "NA", "0.3.0") == "g1"
+
+
+def test_the_shipped_model_is_registered_once_however_many_workers_start(client: Any, fake_classifier: Any) -> None:
+    import sqlalchemy as sa
+
+    from service.db import model_versions
+    from service.registry import register_shipped
+
+    engine = client.app.state.engine
+    for _ in range(3):  # what each worker process does at start
+        register_shipped(engine, fake_classifier)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(model_versions.c.version, model_versions.c.status)).all()
+    assert [tuple(r) for r in rows] == [("0.0.0-fake", "shipped")]
