@@ -208,6 +208,7 @@ def test_promotion_and_rollback_through_the_api_survive_kill_9_mid_reclassificat
         engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # training knows no database
 def test_a_version_left_training_by_a_dead_worker_is_trained_again_by_the_next(
     retrain_settings: Any, make_client: Any, fake_classifier: Any, helpers: Any
 ) -> None:

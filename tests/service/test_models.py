@@ -13,6 +13,10 @@ import sqlalchemy as sa
 from service.db import label_counts, records
 from tests.service.counts import assert_counts_match_records
 
+# Training is the slow part and knows no database: tests about it alone run on SQLite; promotion,
+# rollback and isolation run on both.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 TEXTS = {
     "needs_first": "They asked about our goals for the warehouse before showing anything, visit {i}",
     "pitch_first": "He pushed a discount and wanted us to sign today, call {i}",
@@ -82,6 +86,7 @@ def trained(retrain_settings: Any, make_client: Any, fake_classifier: Any, helpe
     return {"client": client, "tokens": tokens, "model": body, "reviewed": reviewed}
 
 
+@SQLITE_ONLY
 def test_a_retrain_reports_its_stages_and_ends_with_both_models_scored_side_by_side(trained: dict[str, Any]) -> None:
     model = trained["model"]
     assert model["status"] == "trained", model
@@ -190,6 +195,7 @@ def test_a_team_limited_admin_never_sees_another_teams_versions(trained: dict[st
         helpers.assert_problem(client.get("/v1/models", headers=tokens[kind]), 403)
 
 
+@SQLITE_ONLY
 def test_discard_and_the_states_that_refuse_a_promotion(trained: dict[str, Any], helpers: Any) -> None:
     client, tokens, version = trained["client"], trained["tokens"], trained["model"]["version"]
     admin = tokens["admin_emea"]
@@ -221,6 +227,7 @@ def test_a_retrain_without_labels_of_every_kind_fails_with_the_reason(
     seed(client, tokens["uploader"], helpers, "EMEA", n=2)
 
 
+@SQLITE_ONLY
 def test_the_retrain_page_shows_each_version_with_its_evaluation_and_actions(trained: dict[str, Any]) -> None:
     client, tokens, version = trained["client"], trained["tokens"], trained["model"]["version"]
     page = client.get("/models", headers=tokens["admin_emea"])
