@@ -132,6 +132,16 @@ class ModelWorker:
         if result.rowcount != 1:
             raise LostClaim(version)
 
+    def _beat(self, version: str) -> None:
+        """Keep the claim fresh while the helper trains (another worker takes a stale one over)."""
+        c = model_versions.c
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                model_versions.update().where(c.version == version, c.owner == self.owner).values(heartbeat_at=utcnow())
+            )
+        if result.rowcount != 1:
+            raise LostClaim(version)
+
     def train(self, version: str) -> None:
         """Collect, train, evaluate; the version ends ``trained`` or ``failed`` (with the reason)."""
         try:
@@ -210,7 +220,7 @@ class ModelWorker:
                 except FutureTimeout:
                     if self._stop.is_set():
                         raise LostClaim(version) from None  # stopping: another worker takes it over
-                    self._progress(version, 2, row_stage(self.engine, version))
+                    self._beat(version)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             shutil.rmtree(work, ignore_errors=True)
@@ -231,12 +241,6 @@ class ModelWorker:
             )
         self._progress(version, 4, status="trained", evaluation=evaluation, finished_at=utcnow())
         log.info("retrain ready", extra={"event": "retrain_trained", "version": version})
-
-
-def row_stage(engine: Engine, version: str) -> str | None:
-    """The stage as last written (kept while the helper trains)."""
-    with engine.connect() as conn:
-        return conn.execute(sa.select(model_versions.c.stage).where(model_versions.c.version == version)).scalar()
 
 
 __all__ = ["ModelWorker"]

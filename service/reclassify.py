@@ -170,26 +170,16 @@ def run_chunk(engine: Engine, models: ModelSet, run: dict[str, Any], owner: str,
         state = conn.execute(sa.select(reclassify_runs).where(c.id == run["id"])).mappings().one()
         assigned = assignments(conn)
         after = int(state["last_record_id"])
-        ids = [
-            int(i)
-            for i in conn.execute(
-                sa.select(records.c.id)
-                .where(*_needs_clauses(assigned, version, scope, after, models.shipped.version))
-                .order_by(records.c.id)
-                .limit(chunk_rows)
-            ).scalars()
-        ]
+
+        def next_ids(after: int | None) -> list[int]:
+            clauses = _needs_clauses(assigned, version, scope, after, models.shipped.version)
+            stmt = sa.select(records.c.id).where(*clauses).order_by(records.c.id).limit(chunk_rows)
+            return [int(i) for i in conn.execute(stmt).scalars()]
+
+        ids = next_ids(after)
         if not ids and after > 0:
             # a record stored before the promotion reached every process may sit behind the checkpoint
-            ids = [
-                int(i)
-                for i in conn.execute(
-                    sa.select(records.c.id)
-                    .where(*_needs_clauses(assigned, version, scope, None, models.shipped.version))
-                    .order_by(records.c.id)
-                    .limit(chunk_rows)
-                ).scalars()
-            ]
+            ids = next_ids(None)
     if not ids:
         with engine.begin() as conn:
             result = conn.execute(
