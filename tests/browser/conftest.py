@@ -7,10 +7,6 @@ Screenshots go to ``test-artifacts/browser/`` (gitignored).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +45,6 @@ def _require_browser() -> None:
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     """The running app: its base URL, database URL and one token of each kind."""
@@ -77,6 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_browser()
     from service.auth import create_token
     from service.db import make_engine, migrate
+    from tests.uvicorn_process import UvicornProcess
 
     tmp = tmp_path_factory.mktemp("e2e")
     database_url = f"sqlite:///{tmp / 'vocml.db'}"
@@ -92,7 +83,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with engine.begin() as conn:
         tokens = {k: create_token(conn, role=r, teams=t, name=k).token for k, (r, t) in kinds.items()}
     engine.dispose()
-    port = _free_port()
     from tests.service.conftest import tiny_recipe
 
     recipe, dev = tiny_recipe(tmp / "recipe")  # a retrain from the page takes seconds
@@ -108,51 +98,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "VOCML_BOOTSTRAP_DRAWS": "50",
         "PYTHONUNBUFFERED": "1",
     }
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "service.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {(tmp / 'server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the server did not start: {(tmp / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.2)
+    process = UvicornProcess(env, tmp / "server.log")
+    process.start()
     try:
-        yield Server(url=url, database_url=database_url, tokens=tokens)
+        yield Server(url=process.url, database_url=database_url, tokens=tokens)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        process.stop()
 
 
 @pytest.fixture(scope="module")

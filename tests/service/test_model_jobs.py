@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +16,10 @@ import sqlalchemy as sa
 
 from service.auth import create_token
 from service.db import make_engine, migrate, reclassify_runs, records
-from tests.service.conftest import ROOT, tiny_recipe
+from tests.service.conftest import tiny_recipe
 from tests.service.counts import assert_counts_match_records
 from tests.service.test_models import TEXTS, review_all, seed, wait_model
+from tests.uvicorn_process import UvicornProcess
 
 
 def _versions(engine: Any) -> dict[str | None, int]:
@@ -72,56 +69,6 @@ def test_a_run_stopped_mid_way_is_finished_by_the_next_worker_from_its_checkpoin
 # --- kill -9 of a real server ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``uvicorn`` running the real app (the shipped model) in a subprocess, on a given database."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = _free_port()  # kept across restarts
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        port = self.port
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--port", str(port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while True:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, self.log.read_text()[-3000:]
-            time.sleep(0.2)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.mark.slow
 def test_promotion_and_rollback_through_the_api_survive_kill_9_mid_reclassification(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'vocml.db'}"
@@ -142,7 +89,7 @@ def test_promotion_and_rollback_through_the_api_survive_kill_9_mid_reclassificat
         "VOCML_POLL_SECONDS": "0.1",
         "PYTHONUNBUFFERED": "1",
     }
-    server = Server(env, tmp_path / "server.log")
+    server = UvicornProcess(env, tmp_path / "server.log")
     server.start()
     client = httpx.Client(base_url=server.url, timeout=60)
     try:
