@@ -217,6 +217,8 @@ def overview(
             by_team[row[0]].append(row)
     sums = trends.period_counts(conn, teams=names, period=view.period, start=view.start, end=view.end)
     audited = audited_teams(conn, names, view.period, since)
+    audits: dict[str, trends.AuditInputs | None] = {}
+    in_latest: set[str] = set()
     out = []
     for team, (records, _last) in totals.items():
         audit = (
@@ -226,6 +228,9 @@ def overview(
         )
         found_points = trends.trend_points(by_team[team], period=view.period, error_model=None, audit=audit)
         points = {p["start"]: p for p in found_points}
+        audits[team] = audit
+        if latest_all in points:
+            in_latest.add(team)
         latest = latest_of[team]
         now, before = points.get(latest), points.get(previous_of[team])
         change = _change(now, before)
@@ -267,7 +272,7 @@ def overview(
     found = drivers.drivers(conn, names, latest_all, view.period)
     top = headline(together, view.period, len(totals))
     if top is not None:
-        top["audited"] = audited_headline(conn, names, latest_all, view.period, len(totals))
+        top["audited"] = audited_headline(audits, in_latest, latest_all, len(totals))
     return {
         "rows": present + sorted(missing, key=keys["team"]),
         "headline": top,
@@ -276,18 +281,18 @@ def overview(
     }
 
 
-def audited_headline(conn: Connection, teams: Sequence[str], latest: date, period: str, n_teams: int) -> str | None:
-    """The headline's share estimated from the audits, when every team with records in the latest period
-    has at least two audit labels there: one stratum per team (:func:`service.ppi.ppi_share_strata`)."""
+def audited_headline(
+    audits: dict[str, trends.AuditInputs | None], in_latest: set[str], latest: date, n_teams: int
+) -> str | None:
+    """The headline's share estimated from the audits (read for the team cards already), when every team
+    with records in the latest period has at least two audit labels there: one stratum per team
+    (:func:`service.ppi.ppi_share_strata`)."""
     strata = []
-    end = trends.period_end(latest, period)
-    for team in teams:
-        audit = trends.read_audit_inputs(conn, teams=[team], period=period, start=latest, end=end)
-        sums = trends.period_score_sums(conn, teams=[team], period=period, start=latest, end=end).get(latest)
-        if sums is None or sums.n == 0:
-            continue  # no records this period: not part of the total
+    for team in sorted(in_latest):
+        audit = audits.get(team)
         labelled = audit.labels.get(latest, []) if audit is not None else []
-        if len(labelled) < 2:
+        sums = audit.sums.get(latest) if audit is not None else None
+        if len(labelled) < 2 or sums is None:
             return None
         strata.append(trends.stratum(sums, labelled))
     if not strata:
