@@ -100,12 +100,14 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         from vocml.bundle import load_model
+        from vocml.cues import match_texts
 
         engine = make_engine(settings.database_url)
         migrate(engine)
         app.state.db_identity = file_identity(sqlite_file(settings.database_url))
         model = classifier if classifier is not None else load_model(settings.model_dir)
         model.classify(["warm-up"])  # spaCy and numpy initialise here, not in the first request
+        match_texts(["warm-up"])  # the drivers panel quotes sentences through the cue matcher: built now too
         app.state.engine = engine
         app.state.classifier = model
         app.state.error_model = ErrorModel.from_card(model.card)
