@@ -51,8 +51,15 @@ def main(round_name: str, quotas_path: str) -> None:
         if prev.parent.name != round_name:
             taken |= {json.loads(l)["id"] for l in prev.open()}
             taken |= {stable_id(r["slug"], r["path"], r["locator"]) for r in map(json.loads, prev.open())}
+    test_groups = set()
     for split in ("train", "dev", "test"):  # texts already in the corpus
-        taken |= {json.loads(l)["id"] for l in open(f"/work/main/data/real/{split}.jsonl")}
+        for l in open(f"/work/main/data/real/{split}.jsonl"):
+            r = json.loads(l)
+            taken.add(r["id"])
+            if split == "test":
+                test_groups.add(r["group"])
+    for lab in Path("/work/main/data/real/labels").glob("*.jsonl"):  # labelled before, left out of test groups
+        taken |= {json.loads(l)["id"] for l in lab.open()}
     rows_out = []
     for slug, (n_random, n_enriched) in quotas.items():
         rng = random.Random(f"{round_name}:{slug}")
@@ -62,7 +69,7 @@ def main(round_name: str, quotas_path: str) -> None:
         for row in pool:
             key = " ".join(row["text"].lower().split())
             rid = stable_id(slug, row["path"], row["locator"])
-            if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken:
+            if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken or f"{slug}:{row['group']}" in test_groups:
                 continue
             seen_text.add(key)
             eligible.append((rid, row))
@@ -70,6 +77,8 @@ def main(round_name: str, quotas_path: str) -> None:
         rand = eligible[:n_random]
         pattern = ENRICH if round_name == "r1" else STRONG
         rest = [x for x in eligible[n_random:] if pattern.search(x[1]["text"])]
+        if round_name == "r7":  # the strict list is nearly used up: the broad list after it
+            rest += [x for x in eligible[n_random:] if not STRONG.search(x[1]["text"]) and ENRICH.search(x[1]["text"])]
         enr = rest[:n_enriched]
         for how, part in (("random", rand), ("enriched", enr)):
             for rid, row in part:
