@@ -32,6 +32,14 @@ def main(round_name: str, corpus: Path) -> None:
             target[row["id"]] = row
     existing = {s: [json.loads(line) for line in (REAL / f"{s}.jsonl").open()] for s in ("train", "dev", "test")}
     split_of_group = {r["group"]: s for s, rows in existing.items() for r in rows}
+    # a wiki page is one source page whatever the group key its slug uses: it stays in one split
+    split_of_page = {(r["provenance"]["dataset"], r["provenance"]["path"]): s for s, rows in existing.items()
+                     for r in rows if r["provenance"]["path"].startswith("davisWiki/")}
+    per_review = {}  # the group key each slug already uses in the corpus (per review or per page)
+    for rows in existing.values():
+        for r in rows:
+            p = r["provenance"]
+            per_review[p["dataset"]] = r["group"] == f"{p['dataset']}:{p['path']}:{json.dumps(p['locator'], sort_keys=True)}"
     groups_per_slug: dict[str, set] = {}
     pool_groups: dict[str, set] = {}
     for r in sample:
@@ -54,9 +62,9 @@ def main(round_name: str, corpus: Path) -> None:
             label = a["label"]
             sure = "sure" if all(x["sure"] == "sure" for x in readers) else "unsure"
         slug = r["slug"]
-        many = len(groups_per_slug[slug]) >= 20
+        many = len(groups_per_slug[slug]) >= 20 if slug not in per_review else not per_review[slug]
         group = f"{slug}:{r['group']}" if many and r["group"] else f"{slug}:{r['path']}:{json.dumps(r['locator'], sort_keys=True)}"
-        split = split_of_group.get(group, "train")
+        split = split_of_group.get(group) or split_of_page.get((slug, r["path"]), "train")
         if split == "test":
             left_out[label] += 1
             continue

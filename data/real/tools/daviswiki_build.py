@@ -37,8 +37,11 @@ PATTERNS = {
 }
 EXCLUDE = r"(Course|Lab|Undergraduate|Taskforce|Theat|Department|Engineering|Users|Project|Bench|Robber|Food_Bank|Time_?Bank|Blimp|Course_Reviews|Wells_Project|Electric_Vehicles|Electric_Car|Trike|Energy_Bars|Dishonesty|Fair|Speeds|Face_Painting|Paint_Out|Paintball|Gymnastics|Beetles|Taxi|Cassatt|Fordham|Gafford|Hatteras|Building$)"
 rental = set()
-for l in open("/work/corpus/pool/daviswiki_rental_comments.jsonl"):
-    rental.add(json.loads(l)["path"])
+for split in ("train", "dev", "test"):
+    for l in open(f"/work/main/data/real/{split}.jsonl"):
+        r = json.loads(l)
+        if r["provenance"]["dataset"] == "daviswiki_rental_comments":
+            rental.add(r["provenance"]["path"])
 chosen = {}
 for dom, lists in LISTS.items():
     for lp in lists:
@@ -62,6 +65,26 @@ NOT_BUSINESS = {"Post Office", "Covell Village", "University Construction", "Den
     "Sah Corporation", "Farmers Market Tabling", "Davis Farmers Market", "UC Davis Farmers Market",
     "Cal Aggie Flying Farmers", "Fred T. Korematsu Elementary School", "Tibet Nepal", "Himalaya Gifts", "Redfield Machine",
     "ResNet", "Pinkadot", "A Better Place to Bead", "De Colores", "Tots Trade Center", "Nestware"}
+MORE = {
+    "furniture_mattress_retail": ["Bicycle_Shops", "Bike_Shops", "Computers_and_Electronics_Vendors", "Optometrists",
+                                  "Optometrists_and_Ophthalmologists", "Eye_Doctors", "Shoe_Stores_%26_Repair",
+                                  "Clothing_Stores"],
+    "telecom": ["Cellular_Phone"],
+    "real_estate": ["Realtors", "Property_Management"],
+    "travel_timeshare": ["Car_Rental"],
+}
+old_rules = set(chosen)
+for dom, lists in MORE.items():
+    for lp in lists:
+        txt = show(f"davisWiki/{lp}.f")
+        for t in titles:
+            n = names[t]
+            if t in old_rules or t in lists or len(n) < 6 or re.search(EXCLUDE, t):
+                continue
+            if re.search(r"(?<!\w)" + re.escape(n) + r"(?!\w)", txt):
+                chosen.setdefault(t, dom)
+    for lp in lists:
+        chosen.pop(lp, None)
 for t in list(chosen):
     if names[t] in NOT_BUSINESS or names[t].startswith("Fred T") or re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+", t):
         chosen.pop(t)
@@ -94,9 +117,18 @@ for t, dom in sorted(chosen.items()):
                     "commit": COMMIT, "path": path,
                     "locator": {"line_start": i + 1, "line_end": i + len(block), "rule": "lines line_start..line_end (1-based, inclusive) joined with \\n, minus the leading 'YYYYMMDD HH:MM:SS nbsp ' prefix, whitespace-trimmed"},
                     "licence": LIC, "group": names[t], "meta": {"timestamp": ts, "user": user[-1] if user else None, "page": names[t]}})
-with open("/work/corpus/pool/daviswiki_businesses.jsonl", "w") as fh:
-    for r in out:
-        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+by_slug = {}
+for r in out:
+    new_page = r["path"][len("davisWiki/"):-2] not in old_rules
+    dom = r["domain"]
+    slug = f"daviswiki_{dom}" if dom not in ("real_estate", "travel_timeshare") else ("daviswiki_real_estate" if dom == "real_estate" else "daviswiki_travel")
+    r["new_page"] = new_page
+    by_slug.setdefault(slug, []).append(r)
+for slug, rows in by_slug.items():
+    with open(f"/work/corpus/pool/{slug}.jsonl", "w") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(slug, len(rows), "on new pages", sum(r["new_page"] for r in rows))
 print(len(out), skipped, Counter(r["domain"] for r in out))
 pages = Counter((r["domain"], r["group"]) for r in out)
 for dom in LISTS:

@@ -58,6 +58,8 @@ def main(round_name: str, quotas_path: str) -> None:
             taken.add(r["id"])
             if split == "test":
                 test_groups.add(r["group"])
+                if r["provenance"]["path"].startswith("davisWiki/"):  # a wiki page is one source page
+                    test_groups.add(f"{r['provenance']['dataset']}:page:{r['provenance']['path']}")
     for lab in Path("/work/main/data/real/labels").glob("*.jsonl"):  # labelled before, left out of test groups
         taken |= {json.loads(l)["id"] for l in lab.open()}
     rows_out = []
@@ -69,7 +71,8 @@ def main(round_name: str, quotas_path: str) -> None:
         for row in pool:
             key = " ".join(row["text"].lower().split())
             rid = stable_id(slug, row["path"], row["locator"])
-            if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken or f"{slug}:{row['group']}" in test_groups:
+            if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken or f"{slug}:{row['group']}" in test_groups \
+                    or f"{slug}:page:{row['path']}" in test_groups:
                 continue
             seen_text.add(key)
             eligible.append((rid, row))
@@ -77,7 +80,7 @@ def main(round_name: str, quotas_path: str) -> None:
         rand = eligible[:n_random]
         pattern = ENRICH if round_name == "r1" else STRONG
         rest = [x for x in eligible[n_random:] if pattern.search(x[1]["text"])]
-        if round_name == "r7":  # the strict list is nearly used up: the broad list after it
+        if round_name in ("r7", "r8"):  # the strict list is nearly used up: the broad list after it
             rest += [x for x in eligible[n_random:] if not STRONG.search(x[1]["text"]) and ENRICH.search(x[1]["text"])]
         enr = rest[:n_enriched]
         for how, part in (("random", rand), ("enriched", enr)):
