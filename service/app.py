@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app = FastAPI(
         title="vocml",
         summary="Needs-first or pitch-first: classify texts, upload batches, read per-team trends.",
-        version="0.4.0",
+        version="0.5.0",
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
     )
