@@ -2,9 +2,11 @@
 earlier rounds: >= 15 words, <= 5,000 characters, English, exact duplicates dropped). Run from a folder holding
 src/<owner>+<name>/ (the snapshots) and pool/.
 """
-import csv, json, re
+import csv
+import json
+
 import pandas as pd
-from pathlib import Path
+
 
 def english(t):
     letters = [c for c in t if c.isalpha()]
