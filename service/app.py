@@ -29,6 +29,7 @@ from service.routes import ROUTERS, dashboard
 from service.routes.classify import MAX_BODY_BYTES
 from service.settings import Settings, get_settings, metrics_path
 from service.trends import ErrorModel
+from vocml import __version__
 from vocml.model import Classifier
 
 log = logging.getLogger("vocml.service")
@@ -151,7 +152,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app = FastAPI(
         title="vocml",
         summary="Needs-first or pitch-first: classify texts, upload batches, read per-team trends.",
-        version="0.5.0",
+        version=__version__,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
     )
