@@ -5,6 +5,7 @@ including characters whose lower case has a different length, such as "İ")."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -23,6 +24,12 @@ CORPUS = [
     "She listened and talked us out of the upgrade.",
     "Delivery was late, the delivery driver was rude.",
 ]
+
+# A long text (four sentences): scored as a whole and sentence by sentence (vocml.windows).
+LONG = (
+    "We went in for a new sofa. The store was big and bright.  Parking was easy.\n"
+    "Nobody asked what we needed; 20% off if we sign today! Delivery was late."
+)
 
 WORDS = st.sampled_from(
     [
@@ -76,3 +83,30 @@ def occurrences(text: str) -> list[str]:
     tokens = PATTERN.findall(text.lower())
     grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     return sorted(g for g in grams if g in VECTORIZER.vocabulary_)
+
+
+def pipeline_proba(pipeline: Any, texts: list[str]) -> np.ndarray:
+    """What a fitted pipeline predicts, done the slow way (the oracle of the compiled path): each text's
+    decision values from the pipeline itself, averaged with those of its best sentence window, each
+    window's computed by the pipeline on the window's own text (:func:`vocml.windows.windows_of`)."""
+    from vocml.text import get_tokenizer
+    from vocml.windows import mix, windows_of
+
+    features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    inner = clf.calibrated_classifiers_[0]
+    z = np.asarray(inner.estimator.decision_function(features.transform(texts)), dtype=np.float64)
+    weight = float(getattr(pipeline, "window_weight_", 0.0))
+    owner, window_texts = [], []
+    if weight:
+        tokenizer = get_tokenizer(features.transformer_list[-1][1].lang)
+        for i, text in enumerate(texts):
+            for a, b in windows_of(text, tokenizer):
+                owner.append(i)
+                window_texts.append(text[a:b])
+    if window_texts:
+        zw = np.asarray(inner.estimator.decision_function(features.transform(window_texts)), dtype=np.float64)
+        z = mix(z, zw, np.asarray(owner), weight, list(clf.classes_).index("no_signal"))
+    logits = float(inner.calibrators[0].beta_) * z
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)

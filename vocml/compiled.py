@@ -39,6 +39,7 @@ class CompiledModel:
     coef: np.ndarray  # (n_labels, n_features), the union's column order
     intercept: np.ndarray
     beta: float  # the temperature calibrator's beta_
+    window_weight: float = 0.0  # the share of a long text's best sentence window in its scores (vocml.windows)
 
     @property
     def widths(self) -> list[int]:
@@ -55,6 +56,7 @@ class CompiledModel:
             "cue_names": self.cue_names,
             "lang": self.lang,
             "beta": self.beta,
+            "window_weight": self.window_weight,
             "word": _block_meta(self.word),
             "char": _block_meta(self.char),
         }
@@ -87,6 +89,7 @@ class CompiledModel:
             coef=arrays["coef"],
             intercept=arrays["intercept"],
             beta=float(meta["beta"]),
+            window_weight=float(meta.get("window_weight", 0.0)),  # models before windows have none
         )
 
 

@@ -25,11 +25,15 @@ class LinearScores:
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.beta = float(beta)
 
-    def predict_proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
-        """Probabilities, one row per text, from the feature blocks (same order as ``widths``)."""
-        decision = self.intercept + sum(
+    def decision(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
+        """The linear model's decision values, one row per text, from the feature blocks (same order as
+        ``widths``)."""
+        return self.intercept + sum(
             np.asarray(X @ W, dtype=np.float64) for X, W in zip(blocks, self.blocks, strict=True)
         )
+
+    def probabilities(self, decision: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from decision values (the temperature, then a softmax)."""
         if np.all((decision >= 0) & (decision <= 1)) and np.allclose(decision.sum(axis=1), 1.0):
             # what scikit-learn does with decision values that look like probabilities
             logits = self.beta * np.log(decision + 1e-12)

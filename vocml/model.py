@@ -23,6 +23,7 @@ from vocml.linear import LinearScores
 from vocml.ngrams import NgramFeatures
 from vocml.spans import NgramSpans
 from vocml.text import as_texts, get_tokenizer
+from vocml.windows import cue_rows, mix
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -164,6 +165,8 @@ class Classifier:
         self._ngrams = NgramFeatures(compiled.word, compiled.char, get_tokenizer(compiled.lang))
         self._scores = LinearScores(compiled.coef, compiled.intercept, compiled.beta, widths)
         self._lang = compiled.lang
+        self.window_weight = compiled.window_weight
+        self._no_signal = self.labels.index(NO_SIGNAL) if NO_SIGNAL in self.labels else 0
         self._set_evidence_weights(compiled, widths)
 
     def _set_evidence_weights(self, compiled: CompiledModel, widths: list[int]) -> None:
@@ -176,6 +179,7 @@ class Classifier:
         self._word_push = np.ascontiguousarray(push[:, word_lo : word_lo + len(vocabulary)])
         self._word_push[:, filler_columns(vocabulary)] = 0.0  # "and", "is", "my": never shown as evidence
         self._cue_names = list(compiled.cue_names)
+        self._cue_column = {name: i for i, name in enumerate(self._cue_names)}
         # label index -> cue name -> how much that cue pushes toward the label
         self._cue_push: list[dict[str, float]] = [
             {name: float(row[offsets["cues"] + i]) for i, name in enumerate(self._cue_names)} for row in push
@@ -197,8 +201,9 @@ class Classifier:
 
     def _blocks(
         self, texts: list[str]
-    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans]:
-        """Each feature block, the cue hits and where the word n-grams occur (spaCy runs once).
+    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans, np.ndarray]:
+        """Each feature block, the cue hits, where the word n-grams occur (spaCy runs once), and the
+        decision values: each text's, averaged with its best sentence window's (:mod:`vocml.windows`).
 
         Raises:
             DataError: for a text no tokenizer can take (a lone surrogate, a control character),
@@ -207,19 +212,28 @@ class Classifier:
         for i, text in enumerate(texts):
             if UNSAFE_TEXT.search(text) is not None:
                 raise DataError(f"item {i}: {text_problem(text)}", field="text")
-        batch = self._ngrams.transform(texts)
+        batch = self._ngrams.transform(texts, windows=self.window_weight > 0)
         assert batch.doc is not None
         hits = match_batch(*batch.doc, self._lang)
         if not set(self._cue_names).issuperset(CUE_NAMES):  # a model trained on some of the cues
             names = set(self._cue_names)
             hits = [{k: v for k, v in row.items() if k in names} for row in hits]
-        cue_block = cue_matrix(hits, self._cue_names)
-        block_of = {"word": batch.word, "char": batch.char, "cues": cue_block}
-        return [block_of[name] for name in self._part_names], hits, batch.spans
+        block_of = {"word": batch.word, "char": batch.char, "cues": cue_matrix(hits, self._cue_names)}
+        blocks = [block_of[name] for name in self._part_names]
+        decision = self._scores.decision(blocks)
+        windows = batch.windows
+        if windows is not None and len(windows.owner):
+            w, c = cue_rows(hits, self._cue_column, windows.owner, windows.start, windows.end)
+            window_cues = sp.csr_matrix((np.ones(len(w)), (w, c)), shape=(len(windows.owner), len(self._cue_names)))
+            window_cues.data[:] = 1.0  # a cue found twice in a sentence is one indicator, as for a text
+            of_window = {"word": windows.word, "char": windows.char, "cues": window_cues}
+            window_decision = self._scores.decision([of_window[name] for name in self._part_names])
+            decision = mix(decision, window_decision, windows.owner, self.window_weight, self._no_signal)
+        return blocks, hits, batch.spans, decision
 
     def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
         """The feature matrix (the union's columns) and the cue hits of each text."""
-        blocks, hits, _ = self._blocks(as_texts(texts))
+        blocks, hits, _, _ = self._blocks(as_texts(texts))
         return sp.hstack(blocks, format="csr"), hits
 
     def predict_proba(self, texts: Any) -> np.ndarray:
@@ -227,7 +241,15 @@ class Classifier:
         texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        return self._scores.predict_proba(self._blocks(texts)[0])
+        return self._scores.probabilities(self._blocks(texts)[3])
+
+    def decision(self, texts: Any) -> np.ndarray:
+        """Decision values before the temperature (each text's averaged with its best sentence
+        window's), columns in ``self.labels`` order: what the temperature is fitted on."""
+        texts = as_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        return self._blocks(texts)[3]
 
     def classify(
         self, items: Any, *, batch_size: int = 2000, ids: Sequence[str | None] | None = None
@@ -252,8 +274,8 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        blocks, hits, spans = self._blocks(texts)
-        proba = self._scores.predict_proba(blocks)
+        blocks, hits, spans, decision = self._blocks(texts)
+        proba = self._scores.probabilities(decision)
         best = proba.argmax(axis=1)
         rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
         word_evidence = spans.find(rows, cols, -weights)  # negated weights: strongest sorts first

@@ -21,9 +21,21 @@ from vocml.spans import NgramSpans, Occurrence
 from vocml.sparse_rows import GrowingRows, expand, merge
 from vocml.text import split_chunks
 from vocml.tfidf import char_wb_grams, weigh_tfidf
+from vocml.windows import SENTENCE_END, chunk_spans, plan
 
 MAX_CHUNKS = 200_000  # distinct chunks remembered; the table starts again past this
 FEW_TEXTS = 8  # up to this many texts, counts are merged with numpy rather than sparse products
+
+
+class WindowBlocks(NamedTuple):
+    """The sentence windows of a batch (:mod:`vocml.windows`): their word and character blocks, the text
+    each belongs to, and where in that text each starts and ends (characters)."""
+
+    word: sp.csr_matrix
+    char: sp.csr_matrix
+    owner: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
 
 
 class NgramBatch(NamedTuple):
@@ -33,6 +45,7 @@ class NgramBatch(NamedTuple):
     char: sp.csr_matrix
     spans: NgramSpans
     doc: tuple[Doc, list[int]] | None  # the batch Doc and each text's first token, given a tokenizer
+    windows: WindowBlocks | None = None  # asked for with ``windows=True``, given a tokenizer
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class NgramFeatures:
         self._pair_cols = np.asarray([c for _, c in pairs], dtype=np.int32)
         self.tokenizer = tokenizer
         self._separator = tokenizer.vocab["\n"].orth if tokenizer is not None else 0
+        self._end_orths = {tokenizer.vocab[s].orth for s in SENTENCE_END} if tokenizer is not None else set()
         self._reset()
 
     def _reset(self) -> None:
@@ -125,6 +139,8 @@ class NgramFeatures:
         self._orths = GrowingRows(0, data_dtype=np.uint64)  # values only: its column indices are unused
         self._unsplit: list[str] = []
         self._tokenless = False  # whether some chunk gave spaCy no token
+        self._end_list: list[bool] = []  # per chunk: its last spaCy token ends a sentence
+        self._ends = np.zeros(0, dtype=bool)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -177,6 +193,8 @@ class NgramFeatures:
         for orths in split_chunks(self.tokenizer, new):
             self._tokenless = self._tokenless or not orths
             self._orths.append(np.zeros(len(orths), dtype=np.int32), np.asarray(orths, dtype=np.uint64))
+            self._end_list.append(bool(orths) and orths[-1] in self._end_orths)
+        self._ends = np.asarray(self._end_list, dtype=bool)
 
     def _flush(self) -> None:
         """Move what :meth:`_add` learnt into the arrays the batch arithmetic reads."""
@@ -192,9 +210,10 @@ class NgramFeatures:
             self._info[end - len(self._new_info) : end] = self._new_info
             self._new_info = []
 
-    def transform(self, texts: list[str]) -> NgramBatch:
+    def transform(self, texts: list[str], *, windows: bool = False) -> NgramBatch:
         """The word and character tf-idf blocks of ``texts``, where their word n-grams occur, and
-        (given a tokenizer) the batch ``Doc`` with each text's first token."""
+        (given a tokenizer) the batch ``Doc`` with each text's first token and, with ``windows``, the
+        blocks of the texts' sentence windows (:mod:`vocml.windows`)."""
         if len(self._ids) > MAX_CHUNKS:
             self._reset()
         try:
@@ -202,7 +221,7 @@ class NgramFeatures:
         except BaseException:
             self._reset()  # a chunk half-learnt would break every later batch: forget them all
             raise
-        return self._batch(texts, seq, lengths)
+        return self._batch(texts, seq, lengths, windows=windows and self.tokenizer is not None)
 
     def _learn(self, texts: list[str]) -> tuple[list[int], list[int]]:
         """Each text's chunk ids (analysing the chunks not seen before) and its number of chunks."""
@@ -223,7 +242,7 @@ class NgramFeatures:
         self._flush()
         return seq, lengths
 
-    def _batch(self, texts: list[str], seq: list[int], lengths: list[int]) -> NgramBatch:
+    def _batch(self, texts: list[str], seq: list[int], lengths: list[int], *, windows: bool = False) -> NgramBatch:
         """The blocks of a batch whose chunks are all learnt."""
         ids = self._ids
         info = self._info
@@ -253,6 +272,16 @@ class NgramFeatures:
             word = counts.data, counts.indices, counts.indptr
             counts = docs @ self._char_rows.matrix()
             char = counts.data, counts.indices, counts.indptr
+        word_block, char_block = self._weigh(n, word, char)
+        spans = NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
+        doc = self._doc(texts, seq_a, row_ptr) if self.tokenizer is not None else None
+        window_blocks = self._windows(texts, seq_a, rows, row_ptr, pairs) if windows else None
+        return NgramBatch(word_block, char_block, spans, doc, window_blocks)
+
+    def _weigh(
+        self, n: int, word: tuple[Any, Any, Any], char: tuple[Any, Any, Any]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The tf-idf blocks of ``n`` rows of word and character counts (CSR ``data, indices, indptr``)."""
         word_data = word[0].astype(self.word_dtype)
         weigh_tfidf(word_data, word[1], word[2], self.word_idf, sublinear=self.word_sublinear)
         word_block = sp.csr_matrix((word_data, word[1], word[2]), shape=(n, len(self.word_idf)))
@@ -261,9 +290,55 @@ class NgramFeatures:
         char_block = sp.csr_matrix(
             (char_data.astype(self.char_dtype), char[1], char[2]), shape=(n, len(self._char_idf))
         )
-        spans = NgramSpans(self, texts, seq_a, rows, row_ptr, pairs)
-        doc = self._doc(texts, seq_a, row_ptr) if self.tokenizer is not None else None
-        return NgramBatch(word_block, char_block, spans, doc)
+        return word_block, char_block
+
+    def _windows(
+        self,
+        texts: list[str],
+        seq: np.ndarray,
+        rows: np.ndarray,
+        row_ptr: np.ndarray,
+        pairs: tuple[np.ndarray, ...] | None,
+    ) -> WindowBlocks:
+        """The blocks of the batch's sentence windows: each window's counts are its chunks' counts plus
+        the joining bigrams inside it (:func:`vocml.windows.plan` says which chunks)."""
+        start, end, owner, end_pos, win_of_sent = plan(self._ends[seq], rows, row_ptr)
+        m = len(start)
+        sizes = end - start + 1
+        wptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(sizes, out=wptr[1:])
+        positions = np.repeat(start - wptr[:-1], sizes) + np.arange(wptr[-1])
+        docs = sp.csr_matrix((np.ones(len(positions)), seq[positions], wptr), shape=(m, len(self._ids)))
+        counts = docs @ self._word_rows.matrix()
+        if pairs is not None and m:
+            _, cols, left, right = pairs
+            s_left = np.searchsorted(end_pos, left)
+            # a joining bigram is in a window when both its chunks are in that sentence
+            w = np.where(s_left == np.searchsorted(end_pos, right), win_of_sent[s_left], -1)
+            keep = w >= 0
+            counts = counts + sp.csr_matrix((np.ones(int(keep.sum())), (w[keep], cols[keep])), shape=counts.shape)
+        counts = sp.csr_matrix(counts)
+        char_counts = sp.csr_matrix(docs @ self._char_rows.matrix())
+        word_block, char_block = self._weigh(
+            m,
+            (counts.data, counts.indices, counts.indptr),
+            (char_counts.data, char_counts.indices, char_counts.indptr),
+        )
+        # Where each window starts and ends: from the chunks' lengths where single spaces separate them,
+        # else by finding the chunks again.
+        step = self._info[seq, 4] + 1
+        offset = np.cumsum(step) - step  # of each position, counted from the batch's first chunk
+        first = row_ptr[owner]
+        start_char = offset[start] - offset[first]
+        end_char = offset[end] - offset[first] + step[end] - 1
+        for i in np.unique(owner).tolist():
+            text = texts[i]
+            if text[:1].isspace() or "  " in text or not text.isprintable():
+                chunks = chunk_spans(text)
+                at = np.flatnonzero(owner == i)
+                start_char[at] = [chunks[p][0] for p in (start[at] - first[at]).tolist()]
+                end_char[at] = [chunks[p][1] for p in (end[at] - first[at]).tolist()]
+        return WindowBlocks(word_block, char_block, owner, start_char, end_char)
 
     def _doc(self, texts: list[str], seq: np.ndarray, row_ptr: np.ndarray) -> tuple[Doc, list[int]]:
         """What :meth:`vocml.text.ChunkTokenizer.batch` returns for ``texts``: one ``Doc``, each text

@@ -22,6 +22,7 @@ from vocml.errors import ConfigError, DataError
 from vocml.evaluate import score
 from vocml.model import DEFAULT_PARAMS, Classifier, build_pipeline
 from vocml.weak import cue_report, vote_matrix
+from vocml.windows import WINDOW_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def load_data_config(path: str | os.PathLike[str]) -> tuple[list[tuple[Path, flo
 def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
     pipeline = build_pipeline(params)
     pipeline.fit(X, y, clf__sample_weight=w)
+    pipeline.window_weight_ = WINDOW_WEIGHT  # scored as the shipped model scores
     clf = Classifier(pipeline)
     proba = clf.predict_proba(X_test)
     return proba[:, [clf.labels.index(lab) for lab in LABELS]]
@@ -252,6 +254,7 @@ def train(
     fit_weights = np.concatenate([np.asarray(row_weights), np.asarray(s_conf) * silver_weight])
     pipeline = build_pipeline(merged)
     pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
+    pipeline.window_weight_ = WINDOW_WEIGHT  # long texts are scored by their sentence windows too
     calibration: dict[str, Any] = {}
     if calibrate is not None:
         held_out = read_records(calibrate, require_label=True)
@@ -285,7 +288,8 @@ def train(
 def recalibrate(pipeline: Any, records: Sequence[Record]) -> dict[str, Any]:
     """Fit the fitted pipeline's temperature on held-out ``records``, in place.
 
-    The calibrated model computes ``softmax(beta * z)`` from the linear model's scores ``z``; ``beta``
+    The calibrated model computes ``softmax(beta * z)`` from the linear model's decision values ``z`` (a
+    long text's averaged with its best sentence window's, :mod:`vocml.windows`); ``beta``
     minimises the log-loss on ``records`` and is written into the pipeline as the calibrator's ``beta_``,
     so every prediction path gives the same numbers. Only the temperature moves: the predicted labels
     stay those of the class-balanced fit (offsets toward the held-out label priors would turn most
@@ -298,8 +302,7 @@ def recalibrate(pipeline: Any, records: Sequence[Record]) -> dict[str, Any]:
     if len(clf.calibrated_classifiers_) != 1 or clf.calibrated_classifiers_[0].method != "temperature":
         raise ConfigError("recalibration needs the shipped configuration (one temperature-calibrated linear model)")
     inner = clf.calibrated_classifiers_[0]
-    features = pipeline.named_steps["features"].transform([r.text for r in records])
-    z = np.asarray(inner.estimator.decision_function(features), dtype=np.float64)
+    z = Classifier(pipeline).decision([r.text for r in records])  # with the sentence windows, as predicted
     index = {str(c): i for i, c in enumerate(clf.classes_)}
     y = np.array([index[str(r.label)] for r in records])
 

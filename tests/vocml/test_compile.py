@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.ngram_oracle import CORPUS, TEXTS
+from tests.ngram_oracle import CORPUS, LONG, TEXTS, pipeline_proba
 from vocml.compile import compile_pipeline
 from vocml.errors import ConfigError, NotTrainedError
 from vocml.features import as_texts
@@ -25,13 +25,17 @@ def tiny_classifier(tiny_bundle):  # type: ignore[no-untyped-def]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(TEXTS, min_size=1, max_size=4))
 def test_probabilities_equal_the_pipeline(tiny_classifier: Classifier, texts: list[str]) -> None:
-    expected = tiny_classifier.pipeline.predict_proba(as_texts(texts))
+    expected = pipeline_proba(tiny_classifier.pipeline, as_texts(texts))
     np.testing.assert_allclose(tiny_classifier.predict_proba(texts), expected, rtol=1e-6, atol=1e-9)
 
 
 def test_shipped_model_matches_its_pipeline(shipped_model: Classifier) -> None:
-    texts = CORPUS + ["Great service, friendly staff.", "They never asked about our budget, just pushed the bundle."]
-    expected = shipped_model.pipeline.predict_proba(texts)
+    texts = CORPUS + [
+        LONG,
+        "Great service, friendly staff.",
+        "They never asked about our budget, just pushed the bundle.",
+    ]
+    expected = pipeline_proba(shipped_model.pipeline, texts)
     np.testing.assert_allclose(shipped_model.predict_proba(texts), expected, rtol=1e-6, atol=1e-9)
 
 
@@ -63,7 +67,7 @@ def test_a_model_on_some_of_the_cues_compiles_and_reports_only_those(tiny_record
     pipeline.fit([r.text for r in tiny_records], [r.label for r in tiny_records])
     model = Classifier(pipeline)
     assert model.compiled.cue_names == ["price_push", "discovery_question"]
-    texts = ["Nobody asked what we needed, just a 20% discount.", "Asked how they schedule crews."]
-    np.testing.assert_allclose(model.predict_proba(texts), pipeline.predict_proba(texts), rtol=1e-6, atol=1e-9)
+    texts = ["Nobody asked what we needed, just a 20% discount.", "Asked how they schedule crews.", LONG]
+    np.testing.assert_allclose(model.predict_proba(texts), pipeline_proba(pipeline, texts), rtol=1e-6, atol=1e-9)
     for pred in model.classify(texts):
         assert set(pred.cues) <= {"price_push", "discovery_question"}

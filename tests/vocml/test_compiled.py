@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 
-from tests.ngram_oracle import CORPUS
+from tests.ngram_oracle import CORPUS, LONG, pipeline_proba
 from vocml.compile import compile_pipeline
 from vocml.compiled import CompiledModel
 from vocml.model import Classifier
+from vocml.windows import WINDOW_WEIGHT
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +34,36 @@ def test_a_compiled_model_round_trips_and_predicts_like_its_pipeline(tiny_classi
     loaded = CompiledModel.load(path)
     assert loaded.labels == compiled.labels and loaded.word.vocabulary == compiled.word.vocabulary
     assert loaded.char.vocabulary == compiled.char.vocabulary and loaded.word.dtype == compiled.word.dtype
+    assert loaded.window_weight == compiled.window_weight == WINDOW_WEIGHT
     model = Classifier(compiled=loaded)
+    texts = [*CORPUS, LONG]
     np.testing.assert_allclose(
-        model.predict_proba(CORPUS), tiny_classifier.pipeline.predict_proba(CORPUS), rtol=1e-6, atol=1e-9
+        model.predict_proba(texts), pipeline_proba(tiny_classifier.pipeline, texts), rtol=1e-6, atol=1e-9
     )
     assert [p.to_dict() for p in model.classify(CORPUS)] == [p.to_dict() for p in tiny_classifier.classify(CORPUS)]
+
+
+def test_a_model_saved_before_sentence_windows_loads_without_them(tiny_classifier: Classifier, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "inference.npz"
+    compile_pipeline(tiny_classifier.pipeline).save(path)
+    old = tmp_path / "old.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "meta.json":
+                meta = json.loads(data)
+                del meta["window_weight"]
+                data = json.dumps(meta).encode()
+            dst.writestr(item, data)
+    model = Classifier(compiled=CompiledModel.load(old))
+    assert model.window_weight == 0.0
+    pipeline = tiny_classifier.pipeline
+    z = (
+        pipeline.named_steps["clf"]
+        .calibrated_classifiers_[0]
+        .estimator.decision_function(pipeline.named_steps["features"].transform([LONG]))
+    )
+    np.testing.assert_allclose(model.decision([LONG]), z, rtol=1e-6, atol=1e-9)  # the whole text only
 
 
 def test_another_format_is_refused(tiny_classifier: Classifier, tmp_path) -> None:  # type: ignore[no-untyped-def]

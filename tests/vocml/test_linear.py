@@ -33,7 +33,7 @@ def test_probabilities_are_a_distribution_whatever_the_blocks() -> None:
         sp.random(5, 4, density=0.5, format="csr", random_state=1),
         sp.random(5, 3, density=0.5, format="csr", random_state=2),
     ]
-    proba = scores.predict_proba(blocks)
+    proba = scores.probabilities(scores.decision(blocks))
     assert proba.shape == (5, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     # the same as a softmax of the temperature-scaled decision

@@ -14,7 +14,7 @@ from vocml.text import ChunkTokenizer, get_tokenizer
 
 
 def _assert_equal_to_vectorizers(fast: NgramFeatures, texts: list[str]) -> None:
-    word, char, spans, batch_doc = fast.transform(texts)
+    word, char, spans, batch_doc, _ = fast.transform(texts)
     np.testing.assert_allclose(word.toarray(), VECTORIZER.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(char.toarray(), CHAR.transform(texts).toarray(), rtol=1e-6, atol=1e-7)
     # Ask where every n-gram of every text occurs (weight = column, to tell them apart).

@@ -9,7 +9,7 @@ from vocml.spans import locate_ngrams
 
 
 def test_every_occurrence_is_located() -> None:
-    word, _, spans, _ = ngram_features().transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
+    word, _, spans, _, _ = ngram_features().transform(["Invoice 22 is wrong. Invoice 23 is wrong too!"])
     col = VECTORIZER.vocabulary_["invoice"]
     bigram = VECTORIZER.vocabulary_["is wrong"]
     found = spans.find(np.array([0, 0]), np.array([col, bigram]), np.array([1.0, 2.0]))
@@ -21,7 +21,7 @@ def test_every_occurrence_is_located() -> None:
 def test_a_text_whose_lower_case_changes_length_keeps_its_offsets() -> None:
     """ "İ" lower-cases to two characters: the spans still point into the original text."""
     texts = ["İstanbul office asked what we needed", "asked what we needed"]
-    word, _, spans, _ = ngram_features().transform(texts)
+    word, _, spans, _, _ = ngram_features().transform(texts)
     rows, cols = word.nonzero()
     found = spans.find(rows, cols, np.ones(len(rows)))
     for text, occ in zip(texts, found, strict=True):
