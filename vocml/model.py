@@ -123,8 +123,9 @@ class Classifier:
     """A fitted model with its card; the object ``load_model()`` returns.
 
     Every prediction is computed from the model's compiled numbers (:class:`~vocml.compiled.CompiledModel`:
-    n-gram tf-idf, cues and the calibrated linear model, done directly with numpy); the scikit-learn
-    pipeline is the training-time object, loaded only when something asks for it (and the test oracle).
+    n-gram tf-idf, cues and the calibrated linear model, done directly with numpy; a long text's scores
+    averaged with its most selling-like sentence's, :mod:`vocml.windows`); the scikit-learn pipeline is
+    the training-time object, loaded only when something asks for it (and the test oracle).
 
     Args:
         pipeline: a fitted pipeline from :func:`build_pipeline` (compiled here); may be ``None``
