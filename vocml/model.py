@@ -23,7 +23,7 @@ from vocml.linear import LinearScores
 from vocml.ngrams import NgramFeatures
 from vocml.spans import NgramSpans
 from vocml.text import as_texts, get_tokenizer
-from vocml.windows import cue_rows, mix
+from vocml.windows import best_windows, cue_rows, mix
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -202,9 +202,16 @@ class Classifier:
 
     def _blocks(
         self, texts: list[str]
-    ) -> tuple[list[sp.csr_matrix], list[dict[str, list[tuple[int, int]]]], NgramSpans, np.ndarray]:
-        """Each feature block, the cue hits, where the word n-grams occur (spaCy runs once), and the
-        decision values: each text's, averaged with its best sentence window's (:mod:`vocml.windows`).
+    ) -> tuple[
+        list[sp.csr_matrix],
+        list[dict[str, list[tuple[int, int]]]],
+        NgramSpans,
+        np.ndarray,
+        np.ndarray,
+    ]:
+        """Each feature block, the cue hits, where the word n-grams occur (spaCy runs once), the decision
+        values (each text's, averaged with its best sentence window's: :mod:`vocml.windows`), and per text
+        its best sentence's start, end and the label that sentence alone points to (-1 without windows).
 
         Raises:
             DataError: for a text no tokenizer can take (a lone surrogate, a control character),
@@ -222,6 +229,7 @@ class Classifier:
         block_of = {"word": batch.word, "char": batch.char, "cues": cue_matrix(hits, self._cue_names)}
         blocks = [block_of[name] for name in self._part_names]
         decision = self._scores.decision(blocks)
+        focus = np.full((len(texts), 3), -1, dtype=np.int64)
         windows = batch.windows
         if windows is not None and len(windows.owner):
             w, c = cue_rows(hits, self._cue_column, windows.owner, windows.start, windows.end)
@@ -230,11 +238,15 @@ class Classifier:
             of_window = {"word": windows.word, "char": windows.char, "cues": window_cues}
             window_decision = self._scores.decision([of_window[name] for name in self._part_names])
             decision = mix(decision, window_decision, windows.owner, self.window_weight, self._no_signal)
-        return blocks, hits, batch.spans, decision
+            texts_with, best = best_windows(window_decision, windows.owner, self._no_signal)
+            focus[texts_with, 0] = windows.start[best]
+            focus[texts_with, 1] = windows.end[best]
+            focus[texts_with, 2] = window_decision[best].argmax(axis=1)
+        return blocks, hits, batch.spans, decision, focus
 
     def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
         """The feature matrix (the union's columns) and the cue hits of each text."""
-        blocks, hits, _, _ = self._blocks(as_texts(texts))
+        blocks, hits, _, _, _ = self._blocks(as_texts(texts))
         return sp.hstack(blocks, format="csr"), hits
 
     def predict_proba(self, texts: Any) -> np.ndarray:
@@ -275,7 +287,7 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        blocks, hits, spans, decision = self._blocks(texts)
+        blocks, hits, spans, decision, focus = self._blocks(texts)
         proba = self._scores.probabilities(decision)
         best = proba.argmax(axis=1)
         rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
@@ -284,13 +296,17 @@ class Classifier:
         labels = self.labels
         threshold = self.threshold
         out = []
-        for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
+        for i, (text, row, k, (a, b, leaning)) in enumerate(
+            zip(texts, proba.tolist(), best.tolist(), focus.tolist(), strict=True)
+        ):
             push = cue_push[k]
             confidence = round(row[k], 6)  # "uncertain" follows the confidence the user sees
             candidates = word_evidence[i]
             for name, cue_spans in hits[i].items():
                 if (w := push[name]) > 0:
                     candidates += [(-w, s, e) for s, e in cue_spans]
+            if leaning == k and labels[k] != NO_SIGNAL:  # the label came from one sentence: show its words
+                candidates = [c for c in candidates if a <= c[1] and c[2] <= b] or candidates
             out.append(
                 Prediction(
                     id=ids[i],

@@ -61,17 +61,24 @@ def plan(ends: np.ndarray, rows: np.ndarray, row_ptr: np.ndarray) -> tuple[np.nd
     return sent_start[k], end_pos[k], sent_text[k], end_pos, win_of_sent
 
 
-def mix(z: np.ndarray, zw: np.ndarray, owner: np.ndarray, weight: float, no_signal: int) -> np.ndarray:
-    """Each text's decision values averaged with those of its most signal-like window (the largest
-    margin of a selling approach over ``no_signal``); texts without windows keep their own."""
-    if weight == 0.0 or len(owner) == 0:
-        return z
+def best_windows(zw: np.ndarray, owner: np.ndarray, no_signal: int) -> tuple[np.ndarray, np.ndarray]:
+    """The texts that have windows and, for each, its most signal-like window (the largest margin of a
+    selling approach over ``no_signal``; the first such window on a tie)."""
     signal = np.delete(zw, no_signal, axis=1)
     margin = signal.max(axis=1) - zw[:, no_signal]
     order = np.lexsort((-margin, owner))  # by text, most signal-like window first
     texts, first = np.unique(owner[order], return_index=True)
+    return texts, order[first]
+
+
+def mix(z: np.ndarray, zw: np.ndarray, owner: np.ndarray, weight: float, no_signal: int) -> np.ndarray:
+    """Each text's decision values averaged with those of its most signal-like window
+    (:func:`best_windows`); texts without windows keep their own."""
+    if weight == 0.0 or len(owner) == 0:
+        return z
+    texts, best = best_windows(zw, owner, no_signal)
     out = z.copy()
-    out[texts] = (1.0 - weight) * z[texts] + weight * zw[order[first]]
+    out[texts] = (1.0 - weight) * z[texts] + weight * zw[best]
     return out
 
 
@@ -123,4 +130,4 @@ def cue_rows(
     return w[ok], np.asarray(cols, dtype=np.int64)[ok]
 
 
-__all__ = ["MIN_SENTENCES", "WINDOW_WEIGHT", "chunk_spans", "cue_rows", "mix", "plan", "windows_of"]
+__all__ = ["MIN_SENTENCES", "WINDOW_WEIGHT", "best_windows", "chunk_spans", "cue_rows", "mix", "plan", "windows_of"]

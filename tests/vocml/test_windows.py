@@ -121,3 +121,18 @@ def test_one_pushy_sentence_in_a_long_review_moves_the_scores_toward_it(tiny_cla
     pitch = tiny_classifier.labels.index("pitch_first")
     assert with_windows[pitch] > whole[pitch]
     assert sp.issparse(tiny_classifier.features([LONG])[0])  # the text's own features are unchanged
+
+
+def test_a_long_review_with_one_pushy_sentence_is_pitch_first_and_shows_that_sentences_words(
+    shipped_model: Classifier,
+) -> None:
+    pushy = "The salesman kept pushing the most expensive bed and said the sale price ended today."
+    text = (
+        "We went in for a new mattress last weekend. The shop is on Main Street near the bank. "
+        f"{pushy} Parking was easy. We left after ten minutes."
+    )
+    prediction = shipped_model.classify([text])[0]
+    assert prediction.label == "pitch_first"
+    start = text.index(pushy)
+    assert prediction.evidence
+    assert all(start <= e.start and e.end <= start + len(pushy) for e in prediction.evidence)
