@@ -139,8 +139,7 @@ class NgramFeatures:
         self._orths = GrowingRows(0, data_dtype=np.uint64)  # values only: its column indices are unused
         self._unsplit: list[str] = []
         self._tokenless = False  # whether some chunk gave spaCy no token
-        self._end_list: list[bool] = []  # per chunk: its last spaCy token ends a sentence
-        self._ends = np.zeros(0, dtype=bool)
+        self._ends = np.zeros(1024, dtype=bool)  # per chunk id: its last spaCy token ends a sentence
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -190,11 +189,15 @@ class NgramFeatures:
         new, self._unsplit = self._unsplit, []
         if self.tokenizer is None:
             return
+        flags = []
         for orths in split_chunks(self.tokenizer, new):
             self._tokenless = self._tokenless or not orths
             self._orths.append(np.zeros(len(orths), dtype=np.int32), np.asarray(orths, dtype=np.uint64))
-            self._end_list.append(bool(orths) and orths[-1] in self._end_orths)
-        self._ends = np.asarray(self._end_list, dtype=bool)
+            flags.append(bool(orths) and orths[-1] in self._end_orths)
+        end = len(self._ids)  # the new chunks are the last ids, in order
+        if end > len(self._ends):
+            self._ends = np.resize(self._ends, max(end, 2 * len(self._ends)))
+        self._ends[end - len(flags) : end] = flags
 
     def _flush(self) -> None:
         """Move what :meth:`_add` learnt into the arrays the batch arithmetic reads."""
