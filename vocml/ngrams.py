@@ -27,6 +27,12 @@ MAX_CHUNKS = 200_000  # distinct chunks remembered; the table starts again past 
 FEW_TEXTS = 8  # up to this many texts, counts are merged with numpy rather than sparse products
 
 
+def single_spaced(text: str) -> bool:
+    """Whether ``text`` is its chunks joined by single spaces (no other whitespace, none at the ends):
+    then spaCy splits it at those spaces and a chunk's offset follows from the lengths before it."""
+    return bool(text) and text[0] != " " and text[-1] != " " and text.isprintable() and "  " not in text
+
+
 class WindowBlocks(NamedTuple):
     """The sentence windows of a batch (:mod:`vocml.windows`): their word and character blocks, the text
     each belongs to, and where in that text each starts and ends (characters)."""
@@ -336,7 +342,7 @@ class NgramFeatures:
         end_char = offset[end] - offset[first] + step[end] - 1
         for i in np.unique(owner).tolist():
             text = texts[i]
-            if text[:1].isspace() or "  " in text or not text.isprintable():
+            if not single_spaced(text):
                 chunks = chunk_spans(text)
                 at = np.flatnonzero(owner == i)
                 start_char[at] = [chunks[p][0] for p in (start[at] - first[at]).tolist()]
@@ -355,7 +361,7 @@ class NgramFeatures:
         ends = np.concatenate([[0], np.cumsum(counts)])[row_ptr]  # each text's tokens: ends[i]:ends[i + 1]
         orths = self._orths.data[idx]
         # spaCy splits a text into the chunks between single spaces; other texts go to it whole.
-        plain = [bool(t) and t[0] != " " and t[-1] != " " and t.isprintable() and "  " not in t for t in texts]
+        plain = [single_spaced(t) for t in texts]
         if self._tokenless:
             empty = counts == 0
             plain = [p and not empty[row_ptr[i] : row_ptr[i + 1]].any() for i, p in enumerate(plain)]
