@@ -184,7 +184,7 @@ class ModelWorker:
         out_dir = settings.models_dir / version
         attempt = settings.models_dir / f".{version}.{self.owner}"
         work = attempt / "data"
-        files, calibrate = load_data_config(settings.retrain_recipe)
+        files, calibrate, rationales = load_data_config(settings.retrain_recipe)
         params = load_config(settings.retrain_recipe)
         paths = [str(p) for p, _ in files]
         file_weights = [float(w) for _, w in files]
@@ -212,6 +212,7 @@ class ModelWorker:
                 None if calibrate is None else str(calibrate),
                 str(attempt / "bundle"),
                 version,
+                rationales,
             )
             while True:
                 try:

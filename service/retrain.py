@@ -32,6 +32,7 @@ from service.registry import EVERY_TEAM, ModelSet, assignments, scope_of, servin
 from vocml.data import LABELS, Record, read_records
 from vocml.errors import ConfigError
 from vocml.evaluate import score
+from vocml.rationales import RationaleSpec
 
 log = logging.getLogger("vocml.service.retrain")
 
@@ -129,12 +130,28 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 
 def train_bundle(
-    files: list[str], weights: list[float], params: dict[str, Any], calibrate: str | None, out_dir: str, version: str
+    files: list[str],
+    weights: list[float],
+    params: dict[str, Any],
+    calibrate: str | None,
+    out_dir: str,
+    version: str,
+    rationales: RationaleSpec | None = None,
 ) -> str:
     """Train and save a bundle (runs in the helper process); returns the bundle's directory."""
     from vocml.train import train
 
-    train(files, out_dir, version=version, params=params, folds=0, weights=weights, calibrate=calibrate, n_jobs=1)
+    train(
+        files,
+        out_dir,
+        version=version,
+        params=params,
+        folds=0,
+        weights=weights,
+        calibrate=calibrate,
+        n_jobs=1,
+        rationales=rationales,
+    )
     return out_dir
 
 

@@ -8,7 +8,7 @@ import os
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -21,6 +21,8 @@ from vocml.data import LABELS, Record, read_records, validate_row
 from vocml.errors import ConfigError, DataError
 from vocml.evaluate import score
 from vocml.model import DEFAULT_PARAMS, Classifier, build_pipeline
+from vocml.rationales import RationaleSpec, read_rationales, sentence_rows
+from vocml.text import get_tokenizer
 from vocml.weak import cue_report, vote_matrix
 from vocml.windows import WINDOW_WEIGHT
 
@@ -87,17 +89,28 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
-def load_data_config(path: str | os.PathLike[str]) -> tuple[list[tuple[Path, float]], Path | None]:
-    """The ``[data]`` table of a config: training files with their weights, and the calibration file.
+class DataConfig(NamedTuple):
+    """The ``[data]`` table of a recipe."""
+
+    files: list[tuple[Path, float]]  # training files and their weights
+    calibrate: Path | None  # the held-out file the temperature is fitted on
+    rationales: RationaleSpec | None  # readers' marked phrases in the training texts (vocml.rationales)
+
+
+def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
+    """The ``[data]`` table of a config: training files with their weights, the calibration file, the marks.
 
     Paths are relative to the config file. ``train = [{path = "real/train.jsonl", weight = 1.0}, ...]``,
-    ``calibrate = "real/dev.jsonl"``.
+    ``calibrate = "real/dev.jsonl"``,
+    ``rationales = {path = "real/rationales.jsonl", weight = 1.0, rest_weight = 0.3}``.
     """
     table = _read_toml(path).get("data", {})
     base = Path(path).resolve().parent
-    unknown = set(table) - {"train", "calibrate"}
+    unknown = set(table) - {"train", "calibrate", "rationales"}
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(sorted(unknown))} in [data] of {path}; use train and calibrate")
+        raise ConfigError(
+            f"unknown key(s) {', '.join(sorted(unknown))} in [data] of {path}; use train, calibrate and rationales"
+        )
     files = []
     for entry in table.get("train", []):
         if not isinstance(entry, dict) or "path" not in entry:
@@ -107,7 +120,20 @@ def load_data_config(path: str | os.PathLike[str]) -> tuple[list[tuple[Path, flo
             raise ConfigError(f"[data] weight of {entry['path']} in {path} must be above 0")
         files.append((base / entry["path"], weight))
     calibrate = table.get("calibrate")
-    return files, (base / calibrate if calibrate else None)
+    marks = table.get("rationales")
+    spec = None
+    if marks is not None:
+        if not isinstance(marks, dict) or "path" not in marks or set(marks) - {"path", "weight", "rest_weight"}:
+            raise ConfigError(
+                f"[data] rationales in {path} takes path, weight and rest_weight, e.g. "
+                '{path = "real/rationales.jsonl", weight = 1.0, rest_weight = 0.3}'
+            )
+        spec = RationaleSpec(
+            base / marks["path"], float(marks.get("weight", 1.0)), float(marks.get("rest_weight", 0.3))
+        )
+        if not spec.weight > 0 or spec.rest_weight < 0:
+            raise ConfigError(f"[data] rationales in {path}: weight must be above 0 and rest_weight 0 or more")
+    return DataConfig(files, base / calibrate if calibrate else None, spec)
 
 
 def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
@@ -130,10 +156,12 @@ def cross_validate(
     silver_weight: float = DEFAULT_SILVER_WEIGHT,
     weights: Sequence[float] | None = None,
     n_jobs: int = 2,
+    extra: Sequence[tuple[list[str], list[str], list[float]]] = (),
 ) -> dict[str, Any]:
     """Stratified k-fold metrics on the gold rows (silver rows only ever join the training folds).
 
     ``weights``: each gold row's training weight (1 by default); every row is scored alike.
+    ``extra``: for each gold row, the rows it adds to a fold it trains in (its marked sentences).
     """
     texts = [r.text for r in gold]
     y = np.array([r.label for r in gold])
@@ -145,9 +173,12 @@ def cross_validate(
     splits = list(splitter.split(texts, y))
     jobs = []
     for train_idx, test_idx in splits:
-        X_tr = [texts[i] for i in train_idx] + s_texts
-        y_tr = [str(y[i]) for i in train_idx] + s_y
-        w_tr = np.concatenate([row_w[train_idx], s_w])
+        e_texts = [t for i in train_idx if extra for t in extra[i][0]]
+        e_y = [lab for i in train_idx if extra for lab in extra[i][1]]
+        e_w = np.asarray([w for i in train_idx if extra for w in extra[i][2]], dtype=np.float64)
+        X_tr = [texts[i] for i in train_idx] + s_texts + e_texts
+        y_tr = [str(y[i]) for i in train_idx] + s_y + e_y
+        w_tr = np.concatenate([row_w[train_idx], s_w, e_w])
         jobs.append(delayed(_fit_predict)(params, X_tr, y_tr, w_tr, [texts[i] for i in test_idx]))
     results = Parallel(n_jobs=n_jobs)(jobs)
     proba = np.zeros((len(texts), len(LABELS)))
@@ -178,6 +209,7 @@ def train(
     n_jobs: int = 2,
     weights: Sequence[float] | None = None,
     calibrate: str | os.PathLike[str] | None = None,
+    rationales: RationaleSpec | None = None,
 ) -> tuple[Classifier, ModelCard]:
     """Train on gold files (plus weighted silver files), cross-validate, and save a bundle.
 
@@ -195,6 +227,9 @@ def train(
             count more than texts written for the project.
         calibrate: a labelled file never trained on (real-dev); the probabilities' temperature is
             fitted on it (:func:`recalibrate`), so confidence means the same on that kind of text.
+        rationales: readers' marked phrases in the training texts; the sentences holding them (and, at
+            a lower weight, the same texts' other sentences as no_signal) join the training rows
+            (:mod:`vocml.rationales`).
 
     Returns:
         The fitted classifier and its card.
@@ -235,6 +270,30 @@ def train(
                 "left_out_below_confidence": below,
             }
         )
+    extra: list[tuple[list[str], list[str], list[float]]] = []
+    if rationales is not None:
+        marks = read_rationales(rationales.path)
+        tokenizer = get_tokenizer()
+        extra = [
+            sentence_rows([r], marks, tokenizer, weight=rationales.weight, rest_weight=rationales.rest_weight)
+            for r in gold
+        ]
+        used = sum(1 for rows in extra if rows[0])
+        if not used:
+            raise DataError(
+                f"none of the {len(marks)} texts marked in {rationales.path} is a signal text of the training data"
+            )
+        data_info.append(
+            {
+                "path": _display(rationales.path),
+                "sha256": sha256_file(rationales.path),
+                "rows": used,
+                "kind": "rationales",
+                "weight": rationales.weight,
+                "rest_weight": rationales.rest_weight,
+                "sentences": sum(len(rows[0]) for rows in extra),
+            }
+        )
     log.info("training on %d gold and %d silver rows", len(gold), len(s_records))
     metrics: dict[str, Any] = {}
     if folds and folds > 1:
@@ -248,10 +307,19 @@ def train(
             silver_weight=silver_weight,
             weights=row_weights,
             n_jobs=n_jobs,
+            extra=extra,
         )
-    texts = [r.text for r in gold] + [r.text for r in s_records]
-    labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records]
-    fit_weights = np.concatenate([np.asarray(row_weights), np.asarray(s_conf) * silver_weight])
+    texts = [r.text for r in gold] + [r.text for r in s_records] + [t for rows in extra for t in rows[0]]
+    labels = (
+        [str(r.label) for r in gold] + [str(r.label) for r in s_records] + [lab for rows in extra for lab in rows[1]]
+    )
+    fit_weights = np.concatenate(
+        [
+            np.asarray(row_weights),
+            np.asarray(s_conf) * silver_weight,
+            np.asarray([w for rows in extra for w in rows[2]]),
+        ]
+    )
     pipeline = build_pipeline(merged)
     pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
     pipeline.window_weight_ = WINDOW_WEIGHT  # long texts are scored by their sentence windows too

@@ -31,12 +31,15 @@ def chunk_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _CHUNK.finditer(text)]
 
 
-def plan(ends: np.ndarray, rows: np.ndarray, row_ptr: np.ndarray) -> tuple[np.ndarray, ...]:
+def plan(
+    ends: np.ndarray, rows: np.ndarray, row_ptr: np.ndarray, min_sentences: int = MIN_SENTENCES
+) -> tuple[np.ndarray, ...]:
     """The windows (sentences) of a batch of texts given as chunk positions.
 
     Args:
         ends: for each chunk position of the batch, whether that chunk ends a sentence.
         rows: the text of each position; ``row_ptr``: where each text's positions start (and the end).
+        min_sentences: texts of fewer sentences get no windows.
 
     Returns:
         ``(start, end, owner, end_pos, win_of_sent)``: each window's first and last position and its
@@ -54,7 +57,7 @@ def plan(ends: np.ndarray, rows: np.ndarray, row_ptr: np.ndarray) -> tuple[np.nd
         sent_start[1:] = end_pos[:-1] + 1
         first = np.r_[True, sent_text[1:] != sent_text[:-1]]
         sent_start[first] = row_ptr[sent_text[first]]
-    long_enough = np.bincount(sent_text, minlength=n)[sent_text] >= MIN_SENTENCES
+    long_enough = np.bincount(sent_text, minlength=n)[sent_text] >= min_sentences
     k = np.flatnonzero(long_enough)
     win_of_sent = np.full(len(end_pos), -1, dtype=np.int64)
     win_of_sent[k] = np.arange(len(k))
@@ -82,15 +85,15 @@ def mix(z: np.ndarray, zw: np.ndarray, owner: np.ndarray, weight: float, no_sign
     return out
 
 
-def windows_of(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
+def windows_of(text: str, tokenizer: Tokenizer, *, min_sentences: int = MIN_SENTENCES) -> list[tuple[int, int]]:
     """The character spans of ``text``'s windows, one text at a time (the definition the batch
-    arithmetic follows; tests compare the two)."""
+    arithmetic follows; tests compare the two). With ``min_sentences=1``: every sentence of any text."""
     spans = chunk_spans(text)
     ends = [bool(toks) and toks[-1].text in SENTENCE_END for toks in (tokenizer(text[a:b]) for a, b in spans)]
     if not spans:
         return []
     rows = np.zeros(len(spans), dtype=np.int64)
-    start, end, _, _, _ = plan(np.asarray(ends), rows, np.asarray([0, len(spans)]))
+    start, end, _, _, _ = plan(np.asarray(ends), rows, np.asarray([0, len(spans)]), min_sentences)
     return [(spans[s][0], spans[e][1]) for s, e in zip(start.tolist(), end.tolist(), strict=True)]
 
 

@@ -73,7 +73,7 @@ def main() -> None:
         for r, p in zip(pool, preds, strict=True)
     ]
     candidates.sort(key=lambda c: c["confidence"])
-    files, _ = load_data_config(ROOT / "data/train.toml")
+    files, _, rationales = load_data_config(ROOT / "data/train.toml")
     params = load_config(ROOT / "data/train.toml")  # the shipped recipe's pipeline settings
 
     def retrain(chosen: list[dict], name: str) -> tuple[float, float | None]:
@@ -87,6 +87,7 @@ def main() -> None:
             params=params,
             calibrate=pool_file,
             version=name,
+            rationales=rationales,
         )
         f1, direction = score(tmp / name, held)
         signal = sum(c["label"] != "no_signal" for c in chosen)

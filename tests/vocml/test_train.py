@@ -18,12 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, shipped_model) -> None:  # type: ignore[no-untyped-def]
     """The recipe in data/train.toml, on the files the card names (unchanged since), gives the same model."""
     card = read_card(default_model_dir())
-    files, calibrate = load_data_config(ROOT / "data" / "train.toml")
-    assert [d["path"] for d in card.data] == [str(p.relative_to(ROOT)) for p, _ in files]
-    for entry, (path, weight) in zip(card.data, files, strict=True):
+    files, calibrate, rationales = load_data_config(ROOT / "data" / "train.toml")
+    gold = [d for d in card.data if d["kind"] == "gold"]
+    assert [d["path"] for d in gold] == [str(p.relative_to(ROOT)) for p, _ in files]
+    for entry, (path, weight) in zip(gold, files, strict=True):
         assert entry["sha256"] == sha256_file(path), f"{entry['path']} changed since the model was trained"
         assert entry["weight"] == weight
     assert calibrate is not None and card.metrics["calibration"]["sha256"] == sha256_file(calibrate)
+    marks = [d for d in card.data if d["kind"] == "rationales"]
+    assert len(marks) == (rationales is not None)
+    if rationales is not None:
+        assert marks[0]["sha256"] == sha256_file(rationales.path), "the marks changed since the model was trained"
+        assert (marks[0]["weight"], marks[0]["rest_weight"]) == (rationales.weight, rationales.rest_weight)
     model, rebuilt = train(
         [p for p, _ in files],
         tmp_path / "m",
@@ -33,6 +39,7 @@ def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, sh
         folds=0,
         weights=[w for _, w in files],
         calibrate=calibrate,
+        rationales=rationales,
     )
     assert rebuilt.metrics == card.metrics
     texts = ["Nobody asked what we needed.", "Asked about their goals first.", "Invoice is wrong."]
