@@ -64,10 +64,16 @@ def test_rows_carry_labels_readers_and_sampling(rows: list[dict[str, Any]]) -> N
         assert r["sampling"] in ("random", "enriched"), r["id"]
         readers = [x["label"] for x in r["readers"]]
         assert 1 <= len(readers) <= 2 and all(lab in LABELS for lab in readers), r["id"]
+        settled = readers[0]
         if len(set(readers)) > 1:  # a disagreement is settled by the guide, and says how
             assert r.get("adjudication") and r["sure"] == "unsure", r["id"]
+            settled = r["label"] if "review" not in r else r["review"]["was"]
+        if "review" in r:  # a doubted training label, decided again by a third reader against the guide
+            review = r["review"]
+            assert r["split"] == "train" and review["was"] == settled and review["reason"], r["id"]
+            assert r["label"] == review["label"] and (review["label"] == settled or r["sure"] == "unsure"), r["id"]
         else:
-            assert r["label"] == readers[0], r["id"]
+            assert r["label"] == settled, r["id"]
     assert len({r["id"] for r in rows}) == len(rows)
 
 
@@ -172,3 +178,18 @@ def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None
             checked += 1
     if checked == 0:
         pytest.skip("no source snapshot on this machine")
+
+
+def test_marked_reasons_come_from_real_train_only_and_quote_their_text(rows: list[dict[str, Any]]) -> None:
+    """data/real/rationales.jsonl: a second reader's justifying phrases for every pitch-first and
+    needs-first training text (never a dev or test text: training reads them)."""
+    from vocml.rationales import read_rationales
+
+    marks = read_rationales(REAL / "rationales.jsonl")
+    by_id = {r["id"]: r for r in rows}
+    signal_train = {r["id"] for r in rows if r["split"] == "train" and r["label"] != "no_signal"}
+    assert signal_train <= set(marks)
+    for rid in set(marks) - signal_train:  # marked as a signal text, then reviewed to no_signal
+        assert by_id[rid]["split"] == "train" and by_id[rid]["review"]["label"] == "no_signal", rid
+    for rid, spans in marks.items():
+        assert all(span in by_id[rid]["text"] for span in spans), rid
