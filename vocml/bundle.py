@@ -50,6 +50,12 @@ def runtime_versions() -> dict[str, str]:
     return {"vocml": __version__, "sklearn": installed_version("scikit-learn"), "spacy": installed_version("spacy")}
 
 
+def numeric_versions() -> dict[str, str]:
+    """The numeric libraries a fit depends on: the same data and recipe give the same model bit for bit
+    only with these versions (another numpy or scipy may move the solver's optimum within its tolerance)."""
+    return {"numpy": installed_version("numpy"), "scipy": installed_version("scipy")}
+
+
 def now_iso() -> str:
     """Current UTC time, ISO formatted to the second."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -28,6 +28,7 @@ class ModelCard:
     threshold: float = DEFAULT_THRESHOLD
     evaluations: dict[str, Any] = field(default_factory=dict)
     cue_report: list[dict[str, Any]] = field(default_factory=list)
+    numeric: dict[str, str] = field(default_factory=dict)  # numpy and scipy it was fitted with
 
     def to_dict(self) -> dict[str, Any]:
         """The card as JSON-ready data."""

@@ -15,7 +15,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
 from vocml import __version__
-from vocml.bundle import now_iso, runtime_versions, save_bundle, sha256_file
+from vocml.bundle import now_iso, numeric_versions, runtime_versions, save_bundle, sha256_file
 from vocml.card import DEFAULT_THRESHOLD, ModelCard
 from vocml.data import LABELS, Record, read_records, validate_row
 from vocml.errors import ConfigError, DataError
@@ -347,6 +347,7 @@ def train(
         created=now_iso(),
         threshold=threshold,
         cue_report=report,
+        numeric=numeric_versions(),
     )
     if out_dir is not None:
         card = save_bundle(pipeline, card, out_dir)

