@@ -469,6 +469,21 @@ def iter_rows(
     yield from (_iter_jsonl(stream, opts) if fmt == "jsonl" else _iter_csv(stream, opts))
 
 
+def json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a JSONL file, parsed, with its 1-based number. A line that is not JSON
+    raises :class:`DataError` naming it: training-side files (silver labels, marks) stop at the first bad
+    row, where uploads (:func:`iter_rows`) report every bad row and go on."""
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"is not valid JSON ({e.msg})", line=number) from e
+            yield number, row
+
+
 def read_records(
     source: str | os.PathLike[str] | IO[bytes],
     **kwargs: Any,

@@ -11,7 +11,6 @@ On real-dev this lifted macro-F1 from 0.655 to 0.678 (README, "Choosing the mode
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from spacy.tokenizer import Tokenizer
 
-from vocml.data import Record
+from vocml.data import Record, json_lines
 from vocml.errors import DataError
 from vocml.windows import windows_of
 
@@ -38,30 +37,21 @@ class RationaleSpec:
 def read_rationales(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """The marked phrases of each text id. Raises :class:`DataError` naming the line of a bad row."""
     marks: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"is not valid JSON ({e.msg})", line=number) from e
-            rid = row.get("id") if isinstance(row, dict) else None
-            if not isinstance(rid, str) or not rid:
-                raise DataError("needs the id of the training text it marks", line=number, field="id")
-            spans = row.get("spans")
-            if not isinstance(spans, list) or not spans or not all(isinstance(s, str) and s.strip() for s in spans):
-                raise DataError(
-                    "must be a non-empty list of phrases copied from the text",
-                    line=number,
-                    field="spans",
-                    record_id=rid,
-                )
-            if rid in marks:
-                raise DataError(
-                    f"id {rid} is marked twice; keep one row per text", line=number, field="id", record_id=rid
-                )
-            marks[rid] = spans
+    for number, row in json_lines(path):
+        rid = row.get("id") if isinstance(row, dict) else None
+        if not isinstance(rid, str) or not rid:
+            raise DataError("needs the id of the training text it marks", line=number, field="id")
+        spans = row.get("spans")
+        if not isinstance(spans, list) or not spans or not all(isinstance(s, str) and s.strip() for s in spans):
+            raise DataError(
+                "must be a non-empty list of phrases copied from the text",
+                line=number,
+                field="spans",
+                record_id=rid,
+            )
+        if rid in marks:
+            raise DataError(f"id {rid} is marked twice; keep one row per text", line=number, field="id", record_id=rid)
+        marks[rid] = spans
     return marks
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tomllib
@@ -17,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold
 from vocml import __version__
 from vocml.bundle import now_iso, numeric_versions, runtime_versions, save_bundle, sha256_file
 from vocml.card import DEFAULT_THRESHOLD, ModelCard
-from vocml.data import LABELS, Record, read_records, validate_row
+from vocml.data import LABELS, Record, json_lines, read_records, validate_row
 from vocml.errors import ConfigError, DataError
 from vocml.evaluate import score
 from vocml.model import DEFAULT_PARAMS, Classifier, build_pipeline
@@ -43,27 +42,20 @@ def read_silver(path: str | os.PathLike[str], *, min_confidence: float = 0.0) ->
     records: list[Record] = []
     confidences: list[float] = []
     below = 0
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"is not valid JSON ({e.msg})", line=number) from e
-            rec = validate_row(row, line=number, require_label=True)
-            conf = row.get("label_confidence")
-            if not isinstance(conf, int | float) or not 0 <= conf <= 1:
-                raise DataError(
-                    "must be a number between 0 and 1; silver files come from `vocml label`",
-                    line=number,
-                    field="label_confidence",
-                )
-            if conf < min_confidence:
-                below += 1
-                continue
-            records.append(rec)
-            confidences.append(float(conf))
+    for number, row in json_lines(path):
+        rec = validate_row(row, line=number, require_label=True)
+        conf = row.get("label_confidence")
+        if not isinstance(conf, int | float) or not 0 <= conf <= 1:
+            raise DataError(
+                "must be a number between 0 and 1; silver files come from `vocml label`",
+                line=number,
+                field="label_confidence",
+            )
+        if conf < min_confidence:
+            below += 1
+            continue
+        records.append(rec)
+        confidences.append(float(conf))
     return records, confidences, below
 
 
