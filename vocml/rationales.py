@@ -6,7 +6,8 @@ justify its label (``data/real/rationales.jsonl``, one ``{"id", "spans", "note"}
 then also reads each sentence holding a marked phrase as a text of that label (weight ``weight``) and
 each of the text's other sentences as a ``no_signal`` text (``rest_weight``), so the model learns which
 sentence carries the approach: the sentence that the windows (:mod:`vocml.windows`) score at prediction.
-On real-dev this lifted macro-F1 from 0.655 to 0.678 (README, "Choosing the model").
+On real-dev this lifted macro-F1 from 0.655 to 0.699 (0.694 as model 0.7.0 was built; README,
+"Choosing the model").
 """
 
 from __future__ import annotations

@@ -120,9 +120,7 @@ def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
                 f"[data] rationales in {path} takes path, weight and rest_weight, e.g. "
                 '{path = "real/rationales.jsonl", weight = 1.0, rest_weight = 0.3}'
             )
-        spec = RationaleSpec(
-            base / marks["path"], float(marks.get("weight", 1.0)), float(marks.get("rest_weight", 0.3))
-        )
+        spec = RationaleSpec(base / marks["path"], **{k: float(v) for k, v in marks.items() if k != "path"})
         if not spec.weight > 0 or spec.rest_weight < 0:
             raise ConfigError(f"[data] rationales in {path}: weight must be above 0 and rest_weight 0 or more")
     return DataConfig(files, base / calibrate if calibrate else None, spec)
