@@ -135,6 +135,16 @@ def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarr
     return proba[:, [clf.labels.index(lab) for lab in LABELS]]
 
 
+def _extra_rows(
+    extra: Sequence[tuple[list[str], list[str], list[float]]], indices: Sequence[int]
+) -> tuple[list[str], list[str], np.ndarray]:
+    """The extra rows (texts, labels, weights) the gold rows at ``indices`` add, in their order."""
+    chosen = [extra[i] for i in indices] if extra else []
+    texts = [t for rows in chosen for t in rows[0]]
+    labels = [lab for rows in chosen for lab in rows[1]]
+    return texts, labels, np.asarray([w for rows in chosen for w in rows[2]], dtype=np.float64)
+
+
 def cross_validate(
     gold: Sequence[Record],
     *,
@@ -163,9 +173,7 @@ def cross_validate(
     splits = list(splitter.split(texts, y))
     jobs = []
     for train_idx, test_idx in splits:
-        e_texts = [t for i in train_idx if extra for t in extra[i][0]]
-        e_y = [lab for i in train_idx if extra for lab in extra[i][1]]
-        e_w = np.asarray([w for i in train_idx if extra for w in extra[i][2]], dtype=np.float64)
+        e_texts, e_y, e_w = _extra_rows(extra, train_idx)
         X_tr = [texts[i] for i in train_idx] + s_texts + e_texts
         y_tr = [str(y[i]) for i in train_idx] + s_y + e_y
         w_tr = np.concatenate([row_w[train_idx], s_w, e_w])
@@ -299,17 +307,10 @@ def train(
             n_jobs=n_jobs,
             extra=extra,
         )
-    texts = [r.text for r in gold] + [r.text for r in s_records] + [t for rows in extra for t in rows[0]]
-    labels = (
-        [str(r.label) for r in gold] + [str(r.label) for r in s_records] + [lab for rows in extra for lab in rows[1]]
-    )
-    fit_weights = np.concatenate(
-        [
-            np.asarray(row_weights),
-            np.asarray(s_conf) * silver_weight,
-            np.asarray([w for rows in extra for w in rows[2]]),
-        ]
-    )
+    e_texts, e_labels, e_weights = _extra_rows(extra, range(len(gold)))
+    texts = [r.text for r in gold] + [r.text for r in s_records] + e_texts
+    labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records] + e_labels
+    fit_weights = np.concatenate([np.asarray(row_weights), np.asarray(s_conf) * silver_weight, e_weights])
     pipeline = build_pipeline(merged)
     pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
     pipeline.window_weight_ = WINDOW_WEIGHT  # long texts are scored by their sentence windows too
