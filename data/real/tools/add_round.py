@@ -1,6 +1,7 @@
 """Add a later labelling round to data/real/ without moving any text already there.
 
-usage: python add_round.py ROUND CORPUS_DIR   (CORPUS_DIR holds rounds/ROUND/sample.jsonl, labels/ROUND_*.jsonl)
+usage: python add_round.py ROUND CORPUS_DIR   (CORPUS_DIR holds rounds/ROUND/sample.jsonl, labels/ROUND_*.jsonl
+and, from round 9, labels/ROUND-review.jsonl: a third reader's decisions on the round's unsure labels)
 
 Each text keeps the row format of build_corpus.py. Its split follows its group: a group already in dev
 joins dev, a group already in test is left out (test is locked: counted, not added), any other group
@@ -30,6 +31,8 @@ def main(round_name: str, corpus: Path) -> None:
         for line in path.open():
             row = json.loads(line)
             target[row["id"]] = row
+    review_path = corpus / "labels" / f"{round_name}-review.jsonl"
+    review = {d["id"]: d for d in map(json.loads, review_path.open())} if review_path.exists() else {}
     existing = {s: [json.loads(line) for line in (REAL / f"{s}.jsonl").open()] for s in ("train", "dev", "test")}
     split_of_group = {r["group"]: s for s, rows in existing.items() for r in rows}
     # a wiki page is one source page whatever the group key its slug uses: it stays in one split
@@ -61,6 +64,12 @@ def main(round_name: str, corpus: Path) -> None:
         else:
             label = a["label"]
             sure = "sure" if all(x["sure"] == "sure" for x in readers) else "unsure"
+        decided = review.get(r["id"])
+        if decided:  # part of the round's labelling, before the text joins a split
+            decided = {"label": decided["label"], "sure": decided["sure"], "reason": decided["reason"],
+                       "was": label, "note": a.get("note", ""), "round": round_name}
+            if decided["label"] != label:
+                label, sure = decided["label"], "unsure"
         slug = r["slug"]
         many = len(groups_per_slug[slug]) >= 20 if slug not in per_review else not per_review[slug]
         group = f"{slug}:{r['group']}" if many and r["group"] else f"{slug}:{r['path']}:{json.dumps(r['locator'], sort_keys=True)}"
@@ -73,6 +82,7 @@ def main(round_name: str, corpus: Path) -> None:
             "source": "customer_comment", "domain": r["domain"], "group": group, "sampling": r["sampling"],
             "readers": [{"label": x["label"], "sure": x["sure"]} for x in readers],
             **({"adjudication": adjudication} if adjudication else {}),
+            **({"review": decided} if decided else {}),
             "provenance": {"dataset": slug, "repo": r["repo"], "commit": r["commit"], "path": r["path"], "locator": r["locator"]},
             "licence": r["licence"],
         }))

@@ -2,6 +2,7 @@
 
 usage: python sources_table.py   (rewrites the count columns in place; the other columns are kept)
 """
+
 import json
 import re
 from collections import Counter, defaultdict
@@ -9,8 +10,10 @@ from pathlib import Path
 
 REAL = Path(__file__).parent.parent
 SOURCES = REAL.parent / "SOURCES.md"
-HEADER = ("| dataset | repository @ commit | domain | what | rows (train/dev/test) | sampling (random/enriched/model-ranked) "
-          "| labels (pitch/needs/none) | licence |")
+HEADER = (
+    "| dataset | repository @ commit | domain | what | rows (train/dev/test) | sampling (random/enriched/model-ranked) "
+    "| labels (pitch/needs/none) | licence |"
+)
 
 
 def main() -> None:
@@ -27,9 +30,11 @@ def main() -> None:
                 c["domain:" + r["domain"]] += 1
 
     def cells(c: Counter) -> list[str]:
-        return [f"{c['rows']} ({c['train']}/{c['dev']}/{c['test']})",
-                f"{c['random']}/{c['enriched']}/{c['model_ranked']}",
-                f"{c['pitch_first']}/{c['needs_first']}/{c['no_signal']}"]
+        return [
+            f"{c['rows']} ({c['train']}/{c['dev']}/{c['test']})",
+            f"{c['random']}/{c['enriched']}/{c['model_ranked']}",
+            f"{c['pitch_first']}/{c['needs_first']}/{c['no_signal']}",
+        ]
 
     out = []
     for line in SOURCES.read_text(encoding="utf-8").splitlines():
@@ -40,7 +45,9 @@ def main() -> None:
             if m and line.count("|") == 9:
                 if m.group(1) == "**all**":
                     domains = sum(1 for k in count["all"] if k.startswith("domain:"))
-                    line = " | ".join(["| **all** |", f"{domains} domains |", *cells(count["all"]), " |"]).replace("|  |", "| |")
+                    line = " | ".join(["| **all** |", f"{domains} domains |", *cells(count["all"]), " |"]).replace(
+                        "|  |", "| |"
+                    )
                 else:
                     parts = line.split(" | ")
                     parts[4:7] = cells(count[m.group(1)])
