@@ -1,7 +1,9 @@
 """Round 9 draw: per source, the unread texts the shipped model (0.7.0) ranks most likely to say something
 about the selling approach ('model_ranked': what the word lists miss), plus texts matching the strict
 sales-word list among the rest ('enriched'). Eligibility as sample.py (never read, <= 2,500 characters,
-group not in test). The model only chooses what to read; readers see the text alone."""
+group not in test). The model only chooses what to read; readers see the text alone.
+It draws from the corpus as it stood before round 9 (run it at commit ecd9d0c: once the round's texts are
+in data/real/ they are no longer eligible and a rerun draws others)."""
 
 import json
 import random
