@@ -148,7 +148,7 @@ def _row_number(locator: Any) -> int | None:
 
 
 def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None:
-    """Davis Wiki comments by their lines, CSV texts by their data row (other formats were checked when the
+    """Davis Wiki comments and blog passages by their lines, CSV texts by their data row (other formats were checked when the
     pool was built, see data/real/sources/)."""
     checked = 0
     files: dict[tuple[str, str, str], Any] = {}
@@ -158,11 +158,15 @@ def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None
         if git_dir is None:
             continue
         key = (p["repo"], p["commit"], p["path"])
-        if isinstance(p["locator"], dict):  # a Davis Wiki comment: its lines, less the time stamp
+        if isinstance(p["locator"], dict):
             if key not in files:
                 files[key] = _show(git_dir, p["commit"], p["path"]).split("\n")
-            lines = files[key][p["locator"]["line_start"] - 1 : p["locator"]["line_end"]]
-            assert STAMP.sub("", "\n".join(lines), count=1).strip() == r["text"], r["id"]
+            if "paragraphs" in p["locator"]:  # a blog passage: its paragraphs' lines, each stripped
+                paragraphs = ["\n".join(files[key][a - 1 : b]).strip() for a, b in p["locator"]["paragraphs"]]
+                assert "\n\n".join(paragraphs) == r["text"], r["id"]
+            else:  # a Davis Wiki comment: its lines, less the time stamp
+                lines = files[key][p["locator"]["line_start"] - 1 : p["locator"]["line_end"]]
+                assert STAMP.sub("", "\n".join(lines), count=1).strip() == r["text"], r["id"]
             checked += 1
         elif (
             p["path"].endswith(".csv")

@@ -72,6 +72,7 @@ def main(round_name: str, corpus: Path) -> None:
                 label, sure = decided["label"], "unsure"
         slug = r["slug"]
         many = len(groups_per_slug[slug]) >= 20 if slug not in per_review else not per_review[slug]
+        many = many or r.get("one_group", False)  # a blog: one author, one group, whatever its size
         group = f"{slug}:{r['group']}" if many and r["group"] else f"{slug}:{r['path']}:{json.dumps(r['locator'], sort_keys=True)}"
         split = split_of_group.get(group) or split_of_page.get((slug, r["path"]), "train")
         if split == "test":
