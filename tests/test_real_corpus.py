@@ -148,8 +148,8 @@ def _row_number(locator: Any) -> int | None:
 
 
 def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None:
-    """Davis Wiki comments and blog passages by their lines, CSV texts by their data row (other formats were checked when the
-    pool was built, see data/real/sources/)."""
+    """Davis Wiki comments and blog passages by their lines, CSV texts by their data row (other formats were
+    checked when the pool was built, see data/real/sources/)."""
     checked = 0
     files: dict[tuple[str, str, str], Any] = {}
     for r in rows:
