@@ -1,6 +1,9 @@
 """Evidence precision on real text: of the phrases the model shows, the share inside the words a second
-reader marked as justifying the label (100 real-dev texts with a pitch-first or needs-first label,
-data/real/evidence_marks.jsonl; a phrase counts when at least half of its characters are marked).
+reader marked as justifying the label, on the real-dev texts whose label is pitch-first or needs-first:
+data/real/evidence_marks.jsonl (100 texts marked for this) and, for the others, the marks made when dev's
+labels were reviewed (data/real/labels/review_dev_marks.jsonl). A text the review turned to no_signal is
+left out (its marks justified a label it no longer has). A phrase counts when at least half of its
+characters are marked.
 
     .venv/bin/python tests/bench/bench_evidence.py
 """
@@ -16,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    marks = [json.loads(line) for line in (ROOT / "data/real/evidence_marks.jsonl").read_text().splitlines()]
     dev = {r["id"]: r for r in map(json.loads, (ROOT / "data/real/dev.jsonl").read_text().splitlines())}
+    by_id: dict[str, dict] = {}
+    for name in ("data/real/labels/review_dev_marks.jsonl", "data/real/evidence_marks.jsonl"):  # the latter wins
+        for line in (ROOT / name).read_text().splitlines():
+            mark = json.loads(line)
+            if dev[mark["id"]]["label"] != "no_signal":
+                by_id[mark["id"]] = mark
+    marks = sorted(by_id.values(), key=lambda m: m["id"])
     texts = {key: row["text"] for key, row in dev.items()}
     model = load_model()
     predictions = model.classify([texts[m["id"]] for m in marks])
