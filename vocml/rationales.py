@@ -1,8 +1,9 @@
 """Marked reasons: the words a reader says justify a training text's label, read as sentence rows.
 
 A long review's approach lives in one or two of its sentences; the rest is delivery, prices and the
-weather. A second reader marked, in every pitch-first and needs-first training text, the words that
-justify its label (``data/real/rationales.jsonl``, one ``{"id", "spans", "note"}`` per text). Training
+weather. A reader marked, in every pitch-first and needs-first training text, the words that justify its
+label (``data/real/rationales.jsonl``, one ``{"id", "spans", "note"}`` per text: a second reader for rounds
+1-8, the labelling reader from round 9 on). Training
 then also reads each sentence holding a marked phrase as a text of that label (weight ``weight``) and
 each of the text's other sentences as a ``no_signal`` text (``rest_weight``), so the model learns which
 sentence carries the approach: the sentence that the windows (:mod:`vocml.windows`) score at prediction.
