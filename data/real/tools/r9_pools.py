@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from r7_pools import write  # noqa: E402  (importing runs r7's pools too: they are rebuilt identically)
+from r7_pools import write  # noqa: E402
 
 rows = []
 for f in (
