@@ -7,9 +7,10 @@ that fired and the phrases that pushed toward the label, with character offsets)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +24,7 @@ from vocml.linear import LinearScores
 from vocml.ngrams import NgramFeatures
 from vocml.spans import NgramSpans
 from vocml.text import as_texts, get_tokenizer
-from vocml.windows import best_windows, cue_rows, mix
+from vocml.windows import cue_rows, evidence_windows, mix
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -80,6 +81,15 @@ def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
 
     check_pipeline(pipeline)  # every model predicts from its compiled numbers: refuse settings without them
     return pipeline
+
+
+class SentenceScores(NamedTuple):
+    """A batch's sentence windows: each one's text, first and last character, and decision values."""
+
+    owner: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    decision: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +217,11 @@ class Classifier:
         list[dict[str, list[tuple[int, int]]]],
         NgramSpans,
         np.ndarray,
-        np.ndarray,
+        SentenceScores | None,
     ]:
         """Each feature block, the cue hits, where the word n-grams occur (spaCy runs once), the decision
-        values (each text's, averaged with its best sentence window's: :mod:`vocml.windows`), and per text
-        its best sentence's start, end and the label that sentence alone points to (-1 without windows).
+        values (each text's, averaged with its best sentence window's: :mod:`vocml.windows`) and the
+        sentence windows with their own decision values (None when no text has any).
 
         Raises:
             DataError: for a text no tokenizer can take (a lone surrogate, a control character),
@@ -229,7 +239,7 @@ class Classifier:
         block_of = {"word": batch.word, "char": batch.char, "cues": cue_matrix(hits, self._cue_names)}
         blocks = [block_of[name] for name in self._part_names]
         decision = self._scores.decision(blocks)
-        focus = np.full((len(texts), 3), -1, dtype=np.int64)
+        sentences = None
         windows = batch.windows
         if windows is not None and len(windows.owner):
             w, c = cue_rows(hits, self._cue_column, windows.owner, windows.start, windows.end)
@@ -238,11 +248,8 @@ class Classifier:
             of_window = {"word": windows.word, "char": windows.char, "cues": window_cues}
             window_decision = self._scores.decision([of_window[name] for name in self._part_names])
             decision = mix(decision, window_decision, windows.owner, self.window_weight, self._no_signal)
-            texts_with, best = best_windows(window_decision, windows.owner, self._no_signal)
-            focus[texts_with, 0] = windows.start[best]
-            focus[texts_with, 1] = windows.end[best]
-            focus[texts_with, 2] = window_decision[best].argmax(axis=1)
-        return blocks, hits, batch.spans, decision, focus
+            sentences = SentenceScores(windows.owner, windows.start, windows.end, window_decision)
+        return blocks, hits, batch.spans, decision, sentences
 
     def features(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict[str, list[tuple[int, int]]]]]:
         """The feature matrix (the union's columns) and the cue hits of each text."""
@@ -287,26 +294,29 @@ class Classifier:
     def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
-        blocks, hits, spans, decision, focus = self._blocks(texts)
+        blocks, hits, spans, decision, sentences = self._blocks(texts)
         proba = self._scores.probabilities(decision)
         best = proba.argmax(axis=1)
         rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
+        # a long text's evidence comes from the sentences that lean most toward its label
+        places: dict[int, list[tuple[int, int]]] = {}
+        if sentences is not None:
+            for j in evidence_windows(sentences.decision, sentences.owner, best, self._no_signal).tolist():
+                places.setdefault(int(sentences.owner[j]), []).append((int(sentences.start[j]), int(sentences.end[j])))
         word_evidence = spans.find(rows, cols, -weights)  # negated weights: strongest sorts first
         cue_push = self._cue_push
         labels = self.labels
         threshold = self.threshold
         out = []
-        for i, (text, row, k, (a, b, leaning)) in enumerate(
-            zip(texts, proba.tolist(), best.tolist(), focus.tolist(), strict=True)
-        ):
+        for i, (text, row, k) in enumerate(zip(texts, proba.tolist(), best.tolist(), strict=True)):
             push = cue_push[k]
             confidence = round(row[k], 6)  # "uncertain" follows the confidence the user sees
             candidates = word_evidence[i]
             for name, cue_spans in hits[i].items():
                 if (w := push[name]) > 0:
                     candidates += [(-w, s, e) for s, e in cue_spans]
-            if leaning == k and labels[k] != NO_SIGNAL:  # the label came from one sentence: show its words
-                candidates = [c for c in candidates if a <= c[1] and c[2] <= b] or candidates
+            if (inside := places.get(i)) and labels[k] != NO_SIGNAL:
+                candidates = [c for c in candidates if any(a <= c[1] and c[2] <= b for a, b in inside)] or candidates
             out.append(
                 Prediction(
                     id=ids[i],
@@ -338,21 +348,27 @@ class Classifier:
 
 
 def filler_columns(vocabulary: dict[str, int]) -> np.ndarray:
-    """Columns of the word n-grams made only of stop words (spaCy's English list): they carry weight in
-    the model but mean nothing to a reader, so they are never evidence."""
+    """Columns of the word n-grams made only of stop words (spaCy's English list), numbers and signs
+    ("and is", "my", "$", "60", "a 3"): they carry weight in the model but mean nothing to a reader, so
+    they are never evidence."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    return np.fromiter(
-        (col for term, col in vocabulary.items() if all(tok in STOP_WORDS for tok in term.split(" "))), dtype=np.int64
-    )
+    def filler(token: str) -> bool:
+        return token in STOP_WORDS or _LETTER.search(token) is None
+
+    return np.fromiter((col for term, col in vocabulary.items() if all(map(filler, term.split(" ")))), dtype=np.int64)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
     """Phrases that pushed toward the predicted label, strongest first, non-overlapping.
 
     ``candidates`` are ``(-weight, start, end)`` (negated, so they sort strongest first, then by
-    position); weights below a tenth of the strongest (and below ``MIN_EVIDENCE_WEIGHT``) are
-    dropped, and at most ``MAX_EVIDENCE`` phrases are kept.
+    position); weights below ``RELATIVE_EVIDENCE_WEIGHT`` of the strongest (and below
+    ``MIN_EVIDENCE_WEIGHT``) are dropped, and of the ``MAX_EVIDENCE`` strongest places a phrase found
+    in two ("signed" ... "signed") is shown once, at its strongest.
     """
     if not candidates:
         return []
@@ -369,7 +385,13 @@ def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evide
             chosen.append((w, s, e))
             if len(chosen) == MAX_EVIDENCE:
                 break
-    return [Evidence(text[s:e], s, e, round(-w, 4)) for w, s, e in chosen]
+    shown: set[str] = set()
+    out = []
+    for w, s, e in chosen:
+        if (phrase := text[s:e]).lower() not in shown:
+            shown.add(phrase.lower())
+            out.append(Evidence(phrase, s, e, round(-w, 4)))
+    return out
 
 
 def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None]]:

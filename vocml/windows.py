@@ -23,6 +23,9 @@ from spacy.tokenizer import Tokenizer
 WINDOW_WEIGHT = 0.5  # the share of the best sentence's scores in a long text's scores (chosen on real-dev)
 MIN_SENTENCES = 3  # texts of fewer sentences are scored as a whole only
 SENTENCE_END = (".", "!", "?")
+# a long text's evidence comes from at most this many of its sentences, those leaning most toward its
+# label (on the marked real-dev texts, one: 0.687, two: 0.706, three: 0.686 of shown phrases inside a mark)
+EVIDENCE_SENTENCES = 2
 _CHUNK = re.compile(r"\S+")
 
 
@@ -72,6 +75,18 @@ def best_windows(zw: np.ndarray, owner: np.ndarray, no_signal: int) -> tuple[np.
     order = np.lexsort((-margin, owner))  # by text, most signal-like window first
     texts, first = np.unique(owner[order], return_index=True)
     return texts, order[first]
+
+
+def evidence_windows(zw: np.ndarray, owner: np.ndarray, label: np.ndarray, no_signal: int) -> np.ndarray:
+    """The windows whose words may be shown as evidence for their text's label (``label``, per text): the
+    window that leans most toward that label over ``no_signal`` and, up to :data:`EVIDENCE_SENTENCES`,
+    the next ones that lean toward it at all. Indices of windows, grouped by text."""
+    margin = zw[np.arange(len(owner)), label[owner]] - zw[:, no_signal]
+    order = np.lexsort((-margin, owner))  # by text, the window leaning most toward the label first
+    mine = owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(mine, mine)
+    keep = (rank < EVIDENCE_SENTENCES) & ((rank == 0) | (margin[order] > 0))
+    return order[keep]
 
 
 def mix(z: np.ndarray, zw: np.ndarray, owner: np.ndarray, weight: float, no_signal: int) -> np.ndarray:
@@ -133,4 +148,15 @@ def cue_rows(
     return w[ok], np.asarray(cols, dtype=np.int64)[ok]
 
 
-__all__ = ["MIN_SENTENCES", "WINDOW_WEIGHT", "best_windows", "chunk_spans", "cue_rows", "mix", "plan", "windows_of"]
+__all__ = [
+    "EVIDENCE_SENTENCES",
+    "MIN_SENTENCES",
+    "WINDOW_WEIGHT",
+    "best_windows",
+    "chunk_spans",
+    "cue_rows",
+    "evidence_windows",
+    "mix",
+    "plan",
+    "windows_of",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tests.strategies import SAFE_CHARACTERS
 from vocml.bundle import load_model, read_card
 from vocml.data import LABELS, Record
 from vocml.errors import ConfigError, ModelArtifactError
-from vocml.model import Classifier, build_pipeline
+from vocml.model import Classifier, _evidence, build_pipeline, filler_columns
 
 
 def test_overfit_tiny_corpus_and_reload(tiny_bundle: Path, tiny_records: list[Record]) -> None:
@@ -86,6 +87,20 @@ def test_evidence_offsets_on_real_phrases(tiny_bundle: Path) -> None:
     (p,) = load_model(tiny_bundle).classify([text])
     assert p.evidence, "expected at least one evidence phrase"
     assert all(text[e.start : e.end] == e.phrase for e in p.evidence)
+
+
+def test_evidence_shows_a_repeated_phrase_once() -> None:
+    text = "Sign today, SIGN TODAY, sign today or lose the deal."
+    places = [m.start() for m in re.finditer("(?i)sign today", text)]
+    candidates = [(-w, at, at + 10) for w, at in zip((1.0, 0.9, 0.8), places, strict=True)]
+    candidates.append((-0.5, text.index("lose the deal"), text.index("lose the deal") + 13))
+    shown = _evidence(text, candidates)
+    assert [e.phrase for e in shown] == ["Sign today"]  # of the three strongest places, one phrase
+
+
+def test_stop_words_numbers_and_signs_are_never_evidence() -> None:
+    vocabulary = {"and is": 0, "my": 1, "$": 2, "60": 3, "a 3": 4, "20 %": 5, "pushy": 6, "60 day": 7, "signed": 8}
+    assert sorted(filler_columns(vocabulary).tolist()) == [0, 1, 2, 3, 4, 5]
 
 
 def test_tampered_joblib_is_refused_before_unpickling(tiny_bundle: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.ngram_oracle import CHAR, CORPUS, LONG, VECTORIZER, ngram_features, pipeline_proba
 from vocml.model import Classifier
 from vocml.text import get_tokenizer
-from vocml.windows import MIN_SENTENCES, cue_rows, mix, windows_of
+from vocml.windows import EVIDENCE_SENTENCES, MIN_SENTENCES, cue_rows, evidence_windows, mix, windows_of
 
 TOKENIZER = get_tokenizer("en")
 SENTENCES = st.sampled_from(
@@ -136,3 +136,35 @@ def test_a_long_review_with_one_pushy_sentence_is_pitch_first_and_shows_that_sen
     start = text.index(pushy)
     assert prediction.evidence
     assert all(start <= e.start and e.end <= start + len(pushy) for e in prediction.evidence)
+
+
+def test_evidence_comes_from_the_sentences_leaning_most_toward_the_label() -> None:
+    # columns: needs_first, no_signal, pitch_first; text 0 labelled pitch-first, text 1 needs-first
+    zw = np.array(
+        [
+            [0.0, 1.0, 0.5],  # text 0: leans to no_signal
+            [0.0, 0.0, 2.0],  # text 0: the most pitch-like
+            [0.0, 0.0, 1.0],  # text 0: pitch-like too
+            [0.0, 0.0, 0.5],  # text 0: pitch-like, third
+            [0.0, 1.0, 0.0],  # text 1: no sentence leans to needs-first: its least unlike one is kept
+            [-2.0, 1.0, 0.0],
+            [0.5, 1.0, 3.0],  # text 1: pitch-like, but the label is needs-first
+        ]
+    )
+    owner = np.array([0, 0, 0, 0, 1, 1, 1])
+    chosen = evidence_windows(zw, owner, np.array([2, 0]), no_signal=1)
+    assert EVIDENCE_SENTENCES == 2
+    assert chosen.tolist() == [1, 2, 6]
+
+
+def test_a_long_review_with_two_pushy_sentences_shows_words_of_those_only(shipped_model: Classifier) -> None:
+    first = "The salesman kept pushing the most expensive bed and said the sale price ended today."
+    second = "Then the manager pushed the $300 warranty and said the price was only good if we signed today."
+    text = (
+        "We went in for a new mattress last weekend. The shop is on Main Street near the bank. "
+        f"{first} Parking was easy. {second} We left after ten minutes. The bed was $1,200 when we signed."
+    )
+    prediction = shipped_model.classify([text])[0]
+    assert prediction.label == "pitch_first" and prediction.evidence
+    places = [(text.index(s), text.index(s) + len(s)) for s in (first, second)]
+    assert all(any(a <= e.start and e.end <= b for a, b in places) for e in prediction.evidence)
