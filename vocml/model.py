@@ -301,8 +301,16 @@ class Classifier:
         # a long text's evidence comes from the sentences that lean most toward its label
         places: dict[int, list[tuple[int, int]]] = {}
         if sentences is not None:
-            for j in evidence_windows(sentences.decision, sentences.owner, best, self._no_signal).tolist():
-                places.setdefault(int(sentences.owner[j]), []).append((int(sentences.start[j]), int(sentences.end[j])))
+            signal = np.flatnonzero(best[sentences.owner] != self._no_signal)  # no_signal shows no evidence
+            owner = sentences.owner[signal]
+            chosen = signal[evidence_windows(sentences.decision[signal], owner, best, self._no_signal)]
+            for i, a, b in zip(
+                sentences.owner[chosen].tolist(),
+                sentences.start[chosen].tolist(),
+                sentences.end[chosen].tolist(),
+                strict=True,
+            ):
+                places.setdefault(i, []).append((a, b))
         word_evidence = spans.find(rows, cols, -weights)  # negated weights: strongest sorts first
         cue_push = self._cue_push
         labels = self.labels
@@ -316,7 +324,8 @@ class Classifier:
                 if (w := push[name]) > 0:
                     candidates += [(-w, s, e) for s, e in cue_spans]
             if (inside := places.get(i)) and labels[k] != NO_SIGNAL:
-                candidates = [c for c in candidates if any(a <= c[1] and c[2] <= b for a, b in inside)] or candidates
+                # (sentences do not overlap: a phrase lies in one at most)
+                candidates = [c for c in candidates for a, b in inside if a <= c[1] and c[2] <= b] or candidates
             out.append(
                 Prediction(
                     id=ids[i],
