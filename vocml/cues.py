@@ -283,6 +283,44 @@ def cue_matrix(hits: Sequence[dict[str, list[Span]]], names: Sequence[str]) -> s
     )
 
 
+MIN_FIRES = 3  # a phrase is judged on real text once it fires on this many texts
+MIN_PRECISION = 0.6  # ... and retired when fewer than this share of them carry its cue's label
+
+
+def misleading_phrases(texts: Sequence[str], labels: Sequence[str]) -> dict[str, list[tuple[str, int, float]]]:
+    """Per cue, the phrases that mislead on labelled texts: each fires on at least :data:`MIN_FIRES` of
+    ``texts``, fewer than :data:`MIN_PRECISION` of which carry the cue's label. ``(phrase, fires, precision)``.
+
+    Phrases of one cue that share a lemma ("ask" and "asked") match the same words: a surface form
+    counts for every phrase that produces it, so such phrases are judged (and retired) together. A hit
+    credited to a cue by negation ("never pushy" for ``negated_push``) counts for no phrase of it.
+    """
+    nlp = get_nlp()
+    phrases_of: dict[tuple[str, str], set[str]] = {}
+    for name, cue in CUES.items():
+        tokens = {p: [t.lower_ for t in nlp.make_doc(p)] for p in cue.phrases}
+        forms = surface_forms_of({t for toks in tokens.values() for t in toks})
+        for phrase, toks in tokens.items():
+            for v in _variants(toks, forms):
+                phrases_of.setdefault((name, v), set()).add(phrase)
+    fires: dict[tuple[str, str], list[int]] = {}
+    for text, label, hits in zip(texts, labels, match_texts(texts), strict=True):
+        for name, spans in hits.items():
+            seen: set[str] = set()
+            for s, e in spans:
+                surface = " ".join(t.lower_ for t in nlp.make_doc(text[s:e]))
+                seen |= phrases_of.get((name, surface), set())
+            for phrase in seen:
+                counts = fires.setdefault((name, phrase), [0, 0])
+                counts[0] += 1
+                counts[1] += label == CUES[name].label
+    out: dict[str, list[tuple[str, int, float]]] = {}
+    for (name, phrase), (n, right) in sorted(fires.items()):
+        if n >= MIN_FIRES and right / n < MIN_PRECISION:
+            out.setdefault(name, []).append((phrase, n, right / n))
+    return out
+
+
 def describe_cues() -> list[dict[str, str]]:
     """Name, label, plain-words title and rule of every cue, for reports and the dashboard."""
     return [{"name": c.name, "label": c.label, "title": c.title, "description": c.description} for c in CUES.values()]

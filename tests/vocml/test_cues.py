@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vocml.cues import CUES, describe_cues, load_registry, match_cues, match_texts, resolve_cue_names
+from vocml.cues import (
+    CUES,
+    MIN_FIRES,
+    describe_cues,
+    load_registry,
+    match_cues,
+    match_texts,
+    misleading_phrases,
+    resolve_cue_names,
+)
 from vocml.errors import ConfigError, UnknownCueError
 from vocml.text import get_nlp, get_tokenizer
 
 FIRES = [
     ("feature_dump", "Walked them through all 40 slides and the roadmap."),
-    ("price_push", "Offered 15% disc and 3 months free."),
+    ("price_push", "Offered a special price and 0% financing."),
     ("deadline_pressure", "Told them the price holds only until EOQ."),
     ("quota_talk", "Need this one for my quota, spiffs on SD-WAN this qtr."),
     ("overpromise", "Said it works out of the box and pays for itself in a month."),
@@ -66,7 +78,7 @@ def test_cue_abstains_on_neutral_text(name: str) -> None:
         ("Nobody asked what we needed.", "negated_discovery", "discovery_question"),
         ("He never asked about our goals.", "negated_discovery", "discovery_question"),
         ("Didn't push any discount, just asked what we needed.", "negated_push", "price_push"),
-        ("Not pushed at all, which I liked.", "negated_push", "felt_pressured"),
+        ("Not salesy at all, which I liked.", "negated_push", "felt_pressured"),
         ("Nobody felt heard in that meeting.", "felt_pressured", "felt_heard"),
         ("Never opened the deck.", "listening_ratio", "feature_dump"),
     ],
@@ -232,3 +244,27 @@ def test_the_matcher_holds_each_phrase_variant_as_spacy_tokenizes_it() -> None:
             tokens = [t.lower_ for t in tokenizer(text)]
             for variant in _variants(tokens, surface_forms_of(tokens)):
                 assert tuple(t.lower for t in tokenizer(variant)) in held[name], (name, variant)
+
+
+def test_a_phrase_that_fires_mostly_on_other_labels_is_misleading() -> None:
+    texts = [
+        "She made it sound like a sales pitch.",  # feature_dump's "sales pitch", right twice of three
+        "A pure sales pitch from start to end.",
+        "Not a sales pitch at all, just a chat about our goals.",  # negated: counts for no phrase of it
+        "The sales pitch was short; the install was late.",
+        "Their salesy manager.",  # felt_pressured's "salesy": fires twice only
+        "So salesy.",
+    ]
+    labels = ["pitch_first", "pitch_first", "needs_first", "no_signal", "no_signal", "no_signal"]
+    assert MIN_FIRES == 3
+    assert misleading_phrases(texts, labels) == {}  # "sales pitch": 2 of 3 right, 0.67
+    labels[1] = "no_signal"
+    assert misleading_phrases(texts, labels) == {"feature_dump": [("sales pitch", 3, pytest.approx(1 / 3))]}
+
+
+def test_no_cue_phrase_misleads_on_the_real_training_texts() -> None:
+    """The registry keeps its rule as the real corpus grows: when this fails, run
+    ``data/real/tools/cue_phrases.py --write`` and train the model again."""
+    path = Path(__file__).resolve().parents[2] / "data/real/train.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert misleading_phrases([r["text"] for r in rows], [r["label"] for r in rows]) == {}
