@@ -356,6 +356,9 @@ class Classifier:
         return rows[keep], cols[keep], weights[keep]
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def filler_columns(vocabulary: dict[str, int]) -> np.ndarray:
     """Columns of the word n-grams made only of stop words (spaCy's English list), numbers and signs
     ("and is", "my", "$", "60", "a 3"): they carry weight in the model but mean nothing to a reader, so
@@ -366,9 +369,6 @@ def filler_columns(vocabulary: dict[str, int]) -> np.ndarray:
         return token in STOP_WORDS or _LETTER.search(token) is None
 
     return np.fromiter((col for term, col in vocabulary.items() if all(map(filler, term.split(" ")))), dtype=np.int64)
-
-
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evidence]:
@@ -383,23 +383,20 @@ def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evide
         return []
     candidates.sort()
     ceiling = -max(MIN_EVIDENCE_WEIGHT, -candidates[0][0] * RELATIVE_EVIDENCE_WEIGHT)
-    chosen: list[tuple[float, int, int]] = []
+    places: list[tuple[int, int]] = []
+    shown: set[str] = set()
+    out = []
     for w, s, e in candidates:
         if w > ceiling:
             break
-        for _, cs, ce in chosen:
-            if s < ce and cs < e:
-                break
-        else:
-            chosen.append((w, s, e))
-            if len(chosen) == MAX_EVIDENCE:
-                break
-    shown: set[str] = set()
-    out = []
-    for w, s, e in chosen:
+        if any(s < ce and cs < e for cs, ce in places):
+            continue
+        places.append((s, e))
         if (phrase := text[s:e]).lower() not in shown:
             shown.add(phrase.lower())
             out.append(Evidence(phrase, s, e, round(-w, 4)))
+        if len(places) == MAX_EVIDENCE:
+            break
     return out
 
 
