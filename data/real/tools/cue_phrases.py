@@ -2,8 +2,8 @@
 
 A phrase (with all its inflections) that fires on at least MIN_FIRES training texts, fewer than
 MIN_PRECISION of which carry its cue's label (vocml.cues.misleading_phrases), is retired: moved from
-`phrases` to `retired` in vocml/cues.toml (with --write). Chosen on real-train only; the cues' precision is then reported on
-real-dev by `vocml evaluate` (the model card's cue_precision).
+`phrases` to `retired` in vocml/cues.toml (with --write). Chosen on real-train only; the cues' precision
+is then reported on real-dev by `vocml evaluate` (the model card's cue_precision).
 
 usage: python data/real/tools/cue_phrases.py [--write]
 """
