@@ -171,6 +171,10 @@ def paragraphs(lines, start, comment_mode=None):
             )
         cur = []
 
+    def one_line(kind):
+        """The current line as a block of its own (a heading, a comment's author or date line)."""
+        return dict(first=ln, last=ln, lines=[l], kind=kind, section=section, comment_author=comment_author)
+
     i = start
     while i < len(lines):
         ln = i + 1
@@ -213,38 +217,18 @@ def paragraphs(lines, start, comment_mode=None):
             if section == "comment" and st.startswith("### "):
                 flush()
                 comment_author = st[4:].strip()
-                out.append(
-                    dict(
-                        first=ln,
-                        last=ln,
-                        lines=[l],
-                        kind="comment_header",
-                        section=section,
-                        comment_author=comment_author,
-                    )
-                )
+                out.append(one_line("comment_header"))
                 i += 1
                 continue
             if section == "comment" and re.fullmatch(r"\*[A-Z][a-z]+ \d+ at \d{4} at [\d:]+ [AP]M\*", st):
                 flush()
-                out.append(
-                    dict(
-                        first=ln,
-                        last=ln,
-                        lines=[l],
-                        kind="comment_date",
-                        section=section,
-                        comment_author=comment_author,
-                    )
-                )
+                out.append(one_line("comment_date"))
                 i += 1
                 continue
         # a heading line inside a paragraph block ends the paragraph
         if l.lstrip().startswith("#") and re.match(r"^\s*#{1,6}\s", l):
             flush()
-            out.append(
-                dict(first=ln, last=ln, lines=[l], kind="heading", section=section, comment_author=comment_author)
-            )
+            out.append(one_line("heading"))
             i += 1
             continue
         cur.append((ln, l))
