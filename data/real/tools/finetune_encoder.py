@@ -14,7 +14,9 @@ for real-dev after every epoch and, with ``--test``, for real-test and the synth
 as JSON lines ``{"id", "label", "proba"}``; score them with ``vocml.evaluate.score``.
 
 ``--speed DIR`` measures a model saved with ``--save``: texts per second on 3,000 real-train texts cut to
-15-80 words (batches of 64, two threads), one text at a time (p50 / p99 over 200), and peak memory.
+15-80 words (batches of 64, two threads), one text at a time (p50 / p99 over 200), and peak memory; with
+``--onnx`` the same run with onnxruntime on the model exported to ONNX, as is and with int8 weights
+(``pip install onnxruntime onnx`` as well), plus macro-F1 on real-dev for each.
 """
 
 from __future__ import annotations
@@ -49,17 +51,95 @@ def batches(lengths: list[int], size: int, rng: random.Random) -> list[list[int]
     return out
 
 
-def speed(model_dir: Path) -> None:
-    import resource
-
-    torch.set_num_threads(2)
+def short_texts() -> list[str]:
+    """3,000 real-train texts cut to 15-80 words (the classify benchmark's length)."""
     rng = random.Random(0)
     texts = []
     for r in read(ROOT / "data/real/train.jsonl"):
         words = r["text"].split()
         if len(words) >= 15:
             texts.append(" ".join(words[: rng.randint(15, 80)]))
-    texts = texts[:3000]
+    return texts[:3000]
+
+
+def speed_onnx(model_dir: Path) -> None:
+    import resource
+
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    encoder = AutoModel.from_pretrained(model_dir).eval()
+    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
+    head.load_state_dict(torch.load(model_dir / "head.pt"))
+
+    class Full(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.head = encoder, head  # submodules, so their weights export as parameters
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).float()
+            return self.head((hidden * mask).sum(1) / mask.sum(1))
+
+    example = tok(["a short example", "another"], padding=True, return_tensors="pt")
+    fp32, int8 = model_dir / "model.onnx", model_dir / "model_int8.onnx"
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "logits": {0: "batch"}}
+    torch.onnx.export(
+        Full().eval(),
+        (example["input_ids"], example["attention_mask"]),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    texts = short_texts()
+    dev = read(ROOT / "data/real/dev.jsonl")
+    y = np.array([LABELS.index(r["label"]) for r in dev])
+    for path in (fp32, int8):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 2
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        def run(batch_texts: list[str], size: int, session: ort.InferenceSession = session) -> np.ndarray:
+            ids = tok(batch_texts, truncation=True, max_length=256)["input_ids"]
+            order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+            out = np.zeros((len(ids), len(LABELS)), np.float32)
+            for i in range(0, len(order), size):
+                idx = order[i : i + size]
+                padded = tok.pad({"input_ids": [ids[j] for j in idx]}, return_tensors="np")
+                feed = {k: padded[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
+                out[idx] = session.run(None, feed)[0]
+            return out
+
+        run(texts[:200], 64)  # warm up
+        started = time.time()
+        run(texts, 64)
+        per_second = len(texts) / (time.time() - started)
+        latencies = []
+        for text in texts[:200]:
+            started = time.time()
+            run([text], 1)
+            latencies.append(time.time() - started)
+        latencies.sort()
+        pred = run([r["text"] for r in dev], 64).argmax(1)
+        f1 = [2 * ((pred == k) & (y == k)).sum() / ((pred == k).sum() + (y == k).sum()) for k in range(len(LABELS))]
+        print(
+            f"{path.name}: {per_second:.0f} texts/s (batches of 64), one text p50 {latencies[100] * 1000:.1f} ms, "
+            f"p99 {latencies[198] * 1000:.1f} ms; {path.stat().st_size / 1e6:.0f} MB; real-dev macro-F1 "
+            f"{np.mean(f1):.3f}; peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
+        )
+
+
+def speed(model_dir: Path) -> None:
+    import resource
+
+    torch.set_num_threads(2)
+    texts = short_texts()
     tok = AutoTokenizer.from_pretrained(model_dir)
     encoder = AutoModel.from_pretrained(model_dir).eval()
     head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
@@ -101,9 +181,10 @@ def main() -> None:
     parser.add_argument("--predict", type=Path, help="also score this JSON-lines file (id, text) at the end")
     parser.add_argument("--save", type=Path, help="save the fine-tuned encoder and head here")
     parser.add_argument("--speed", type=Path, help="only measure the speed of a model saved with --save")
+    parser.add_argument("--onnx", action="store_true", help="with --speed: run it with onnxruntime")
     args = parser.parse_args()
     if args.speed:
-        speed(args.speed)
+        (speed_onnx if args.onnx else speed)(args.speed)
         return
     if args.out is None:
         parser.error("--out is needed to train")
