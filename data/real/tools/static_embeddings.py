@@ -15,7 +15,8 @@ word pieces alone (``[CLS] piece [SEP]``, the piece's output vector) and gives e
 mean of its pieces' vectors (weight 1e-3 / (1e-3 + p(piece)), p counted over these texts). ``score`` fits
 the shipped features + logistic regression (C 8, balanced) with and without the centred, unit-length text
 vectors times alpha as dense columns, and prints macro-F1 and direction on the whole texts and with the
-sentence windows (weight 0.5), as the shipped model scores.
+sentence windows (weight 0.5), as the shipped model scores. ``--set word__ngram_range="(1, 3)"`` changes
+a features parameter (how word trigrams were tried).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def vectors(work: Path) -> None:
     np.save(work / "vecs.npy", out)
 
 
-def score(work: Path, alphas: list[float]) -> None:
+def score(work: Path, alphas: list[float], features_params: dict[str, object]) -> None:
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
@@ -113,6 +114,7 @@ def score(work: Path, alphas: list[float]) -> None:
     vecs = np.load(work / "vecs.npy")
     train = data["train"]
     features = build_features()
+    features.set_params(**features_params)
     X = features.fit_transform(train["texts"]).tocsr()
     mean = vecs[[index[t] for t in train["texts"]]].mean(0)
 
@@ -151,10 +153,16 @@ if __name__ == "__main__":
     parser.add_argument("step", choices=("dump", "vectors", "score"))
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--alphas", default="0,1,2,4")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a features parameter, e.g. word__min_df=3"
+    )
     args = parser.parse_args()
     if args.step == "dump":
         dump(args.work)
     elif args.step == "vectors":
         vectors(args.work)
     else:
-        score(args.work, [float(a) for a in args.alphas.split(",")])
+        import ast
+
+        params = {k: ast.literal_eval(v) for k, v in (item.split("=", 1) for item in args.set)}
+        score(args.work, [float(a) for a in args.alphas.split(",")], params)
