@@ -212,7 +212,9 @@ def main() -> None:
     params = list(encoder.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     steps = args.epochs * -(-len(texts) // args.batch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, 1 - s / steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, 1 - s / steps)
+    )
 
     def forward(ids_list: list[list[int]]) -> torch.Tensor:
         padded = tok.pad({"input_ids": ids_list}, return_tensors="pt")
@@ -248,7 +250,10 @@ def main() -> None:
             opt.zero_grad()
             step += 1
             if step % 50 == 0:
-                print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} {time.time() - started:.0f}s", flush=True)
+                print(
+                    f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} {time.time() - started:.0f}s",
+                    flush=True,
+                )
         predict(dev, f"dev_epoch{epoch + 1}")
         print(f"epoch {epoch + 1} done {time.time() - started:.0f}s", flush=True)
     if args.test:

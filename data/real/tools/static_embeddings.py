@@ -86,7 +86,9 @@ def vectors(work: Path) -> None:
         for i in range(0, tok.vocab_size, 1024):
             b = pieces[i : i + 1024]
             ids = torch.stack([torch.full_like(b, tok.cls_token_id), b, torch.full_like(b, tok.sep_token_id)], 1)
-            table[i : i + 1024] = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[:, 1].numpy()
+            table[i : i + 1024] = (
+                model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[:, 1].numpy()
+            )
     texts = json.loads((work / "texts.json").read_text())
     enc = tok(texts, add_special_tokens=False)["input_ids"]
     counts = np.bincount(np.concatenate([np.asarray(e, dtype=np.int64) for e in enc if e]), minlength=tok.vocab_size)
