@@ -27,6 +27,7 @@ import random
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,39 @@ def batches(lengths: list[int], size: int, rng: random.Random) -> list[list[int]
     return out
 
 
+def load_saved(model_dir: Path) -> tuple[AutoTokenizer, AutoModel, torch.nn.Linear]:
+    """Tokenizer, encoder and head of a model written by ``--save``."""
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    encoder = AutoModel.from_pretrained(model_dir).eval()
+    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
+    head.load_state_dict(torch.load(model_dir / "head.pt"))
+    return tok, encoder, head
+
+
+def by_length(ids: list[list[int]], size: int) -> list[list[int]]:
+    """Indices of ``ids`` in batches of ``size``, shortest texts first (less padding)."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def timed(run: Callable[[list[str], int], object], texts: list[str]) -> str:
+    """Throughput in batches of 64 and one-text latency (p50 / p99 over 200), after a warm-up."""
+    run(texts[:200], 64)
+    started = time.time()
+    run(texts, 64)
+    per_second = len(texts) / (time.time() - started)
+    latencies = []
+    for text in texts[:200]:
+        started = time.time()
+        run([text], 1)
+        latencies.append(time.time() - started)
+    latencies.sort()
+    return (
+        f"{per_second:.0f} texts/s (batches of 64), one text p50 {latencies[100] * 1000:.1f} ms, "
+        f"p99 {latencies[198] * 1000:.1f} ms"
+    )
+
+
 def short_texts() -> list[str]:
     """3,000 real-train texts cut to 15-80 words (the classify benchmark's length)."""
     rng = random.Random(0)
@@ -68,10 +102,7 @@ def speed_onnx(model_dir: Path) -> None:
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    encoder = AutoModel.from_pretrained(model_dir).eval()
-    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
-    head.load_state_dict(torch.load(model_dir / "head.pt"))
+    tok, encoder, head = load_saved(model_dir)
 
     class Full(torch.nn.Module):
         def __init__(self) -> None:
@@ -107,31 +138,19 @@ def speed_onnx(model_dir: Path) -> None:
 
         def run(batch_texts: list[str], size: int, session: ort.InferenceSession = session) -> np.ndarray:
             ids = tok(batch_texts, truncation=True, max_length=256)["input_ids"]
-            order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
             out = np.zeros((len(ids), len(LABELS)), np.float32)
-            for i in range(0, len(order), size):
-                idx = order[i : i + size]
+            for idx in by_length(ids, size):
                 padded = tok.pad({"input_ids": [ids[j] for j in idx]}, return_tensors="np")
                 feed = {k: padded[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
                 out[idx] = session.run(None, feed)[0]
             return out
 
-        run(texts[:200], 64)  # warm up
-        started = time.time()
-        run(texts, 64)
-        per_second = len(texts) / (time.time() - started)
-        latencies = []
-        for text in texts[:200]:
-            started = time.time()
-            run([text], 1)
-            latencies.append(time.time() - started)
-        latencies.sort()
+        figures = timed(run, texts)
         pred = run([r["text"] for r in dev], 64).argmax(1)
         f1 = [2 * ((pred == k) & (y == k)).sum() / ((pred == k).sum() + (y == k).sum()) for k in range(len(LABELS))]
         print(
-            f"{path.name}: {per_second:.0f} texts/s (batches of 64), one text p50 {latencies[100] * 1000:.1f} ms, "
-            f"p99 {latencies[198] * 1000:.1f} ms; {path.stat().st_size / 1e6:.0f} MB; real-dev macro-F1 "
-            f"{np.mean(f1):.3f}; peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
+            f"{path.name}: {figures}; {path.stat().st_size / 1e6:.0f} MB; real-dev macro-F1 {np.mean(f1):.3f}; "
+            f"peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
         )
 
 
@@ -139,34 +158,20 @@ def speed(model_dir: Path) -> None:
     import resource
 
     torch.set_num_threads(2)
-    texts = short_texts()
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    encoder = AutoModel.from_pretrained(model_dir).eval()
-    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
-    head.load_state_dict(torch.load(model_dir / "head.pt"))
+    tok, encoder, head = load_saved(model_dir)
 
     def run(batch_texts: list[str], size: int) -> None:
         ids = tok(batch_texts, truncation=True, max_length=256)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         with torch.no_grad():
-            for i in range(0, len(order), size):
-                padded = tok.pad({"input_ids": [ids[j] for j in order[i : i + size]]}, return_tensors="pt")
+            for idx in by_length(ids, size):
+                padded = tok.pad({"input_ids": [ids[j] for j in idx]}, return_tensors="pt")
                 hidden = encoder(**padded).last_hidden_state
                 mask = padded["attention_mask"].unsqueeze(-1).float()
                 head((hidden * mask).sum(1) / mask.sum(1))
 
-    run(texts[:200], 64)  # warm up
-    started = time.time()
-    run(texts, 64)
-    print(f"{len(texts) / (time.time() - started):.1f} texts/s (batches of 64)")
-    latencies = []
-    for text in texts[:200]:
-        started = time.time()
-        run([text], 1)
-        latencies.append(time.time() - started)
-    latencies.sort()
-    print(f"one text: p50 {latencies[100] * 1000:.1f} ms, p99 {latencies[198] * 1000:.1f} ms")
-    print(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+    print(
+        f"torch: {timed(run, short_texts())}; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
+    )
 
 
 def main() -> None:
@@ -225,11 +230,9 @@ def main() -> None:
     def predict(rows: list[dict], name: str) -> None:
         encoder.eval()
         ids = tok([r["text"] for r in rows], truncation=True, max_length=args.max_length)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         proba = np.zeros((len(rows), len(LABELS)))
         with torch.no_grad():
-            for i in range(0, len(order), 64):
-                idx = order[i : i + 64]
+            for idx in by_length(ids, 64):
                 proba[idx] = torch.softmax(forward([ids[j] for j in idx]), -1).numpy()
         with (args.out / f"{name}.jsonl").open("w") as f:
             for r, p in zip(rows, proba):
