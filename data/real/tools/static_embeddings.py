@@ -9,11 +9,12 @@ installed (see finetune_encoder.py)::
     python data/real/tools/static_embeddings.py score --work /work/exp/emb --alphas 0,1,2,4
 
 ``dump`` writes every text the trial needs: the training rows exactly as ``vocml train`` builds them from
-data/train.toml (real-train, project texts at 2.0, the marked sentences at 1 and the rest at 0.6), and
+data/train.toml (its files, weights and marks: for 0.9.0, real-train, project texts at 2.0, the marked
+sentences at 1 and the rest at 0.6), and
 real-dev / synthetic dev with their sentence windows. ``vectors`` embeds each of the encoder's 30,522
 word pieces alone (``[CLS] piece [SEP]``, the piece's output vector) and gives each text the SIF-weighted
 mean of its pieces' vectors (weight 1e-3 / (1e-3 + p(piece)), p counted over these texts). ``score`` fits
-the shipped features + logistic regression (C 8, balanced) with and without the centred, unit-length text
+the shipped features + logistic regression (data/train.toml's C, balanced) with and without the centred, unit-length text
 vectors times alpha as dense columns, and prints macro-F1 and direction on the whole texts and with the
 sentence windows (weight 0.5), as the shipped model scores. ``--set word__ngram_range="(1, 3)"`` changes
 a features parameter (how word trigrams were tried).
@@ -34,17 +35,20 @@ def dump(work: Path) -> None:
     from vocml.data import read_records
     from vocml.rationales import read_rationales, sentence_rows
     from vocml.text import get_tokenizer
-    from vocml.train import _extra_rows
+    from vocml.train import _extra_rows, load_data_config
     from vocml.windows import windows_of
 
     tok = get_tokenizer()
+    recipe = load_data_config("data/train.toml")  # the shipped model's files, weights and marks
+    assert recipe.rationales is not None
     gold, weights = [], []
-    for path, weight in (("data/real/train.jsonl", 1.0), ("data/gold.jsonl", 2.0)):
+    for path, weight in recipe.files:
         rows = read_records(path, require_label=True)
         gold += rows
         weights += [weight] * len(rows)
-    marks = read_rationales("data/real/rationales.jsonl")
-    extra = [sentence_rows([r], marks, tok, weight=1.0, rest_weight=0.6) for r in gold]
+    marks = read_rationales(recipe.rationales.path)
+    spec = recipe.rationales
+    extra = [sentence_rows([r], marks, tok, weight=spec.weight, rest_weight=spec.rest_weight) for r in gold]
     e_texts, e_labels, e_weights = _extra_rows(extra, range(len(gold)))
     train = {
         "texts": [r.text for r in gold] + e_texts,
@@ -108,6 +112,7 @@ def score(work: Path, alphas: list[float], features_params: dict[str, object]) -
     from vocml.evaluate import LABELS
     from vocml.evaluate import score as metrics
     from vocml.features import build_features
+    from vocml.train import load_config
     from vocml.windows import mix
 
     with (work / "data.pkl").open("rb") as f:
@@ -115,6 +120,7 @@ def score(work: Path, alphas: list[float], features_params: dict[str, object]) -
     index = {t: i for i, t in enumerate(json.loads((work / "texts.json").read_text()))}
     vecs = np.load(work / "vecs.npy")
     train = data["train"]
+    C = float(load_config("data/train.toml")["clf__estimator__C"])  # the shipped model's
     features = build_features()
     features.set_params(**features_params)
     X = features.fit_transform(train["texts"]).tocsr()
@@ -137,7 +143,7 @@ def score(work: Path, alphas: list[float], features_params: dict[str, object]) -
         sets[name] = (s, features.transform(s["texts"]).tocsr(), features.transform(wins).tocsr(), wins, owner)
     for alpha in alphas:
         started = time.time()
-        lr = LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000, random_state=0)
+        lr = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=0)
         lr.fit(add(X, train["texts"], alpha), y, sample_weight=np.asarray(train["weights"]))
         line = [f"alpha {alpha} ({time.time() - started:.0f} s)"]
         for name, (s, Xs, Xw, wins, owner) in sets.items():
