@@ -7,7 +7,7 @@ Each text keeps the row format of build_corpus.py. Its split follows its group: 
 joins dev, a group already in test is left out (test is locked: counted, not added), any other group
 joins train. Disagreements between readers need an entry in adjudicated.json. A text that is a
 near-duplicate (character n-gram cosine >= 0.85) of one already in the corpus, or of an earlier one of
-the round, is dropped.
+the round, is dropped. A text keeps the id its sample gave it (the id its readers labelled).
 """
 import json
 import sys
@@ -15,8 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-from sample import stable_id  # noqa: E402
 
 REAL = HERE.parent
 ADJ = json.loads((HERE / "adjudicated.json").read_text())
@@ -79,7 +77,7 @@ def main(round_name: str, corpus: Path) -> None:
             left_out[label] += 1
             continue
         new.append((split, {
-            "id": stable_id(slug, r["path"], r["locator"]), "text": r["text"], "label": label, "sure": sure,
+            "id": r["id"], "text": r["text"], "label": label, "sure": sure,
             "source": "customer_comment", "domain": r["domain"], "group": group, "sampling": r["sampling"],
             "readers": [{"label": x["label"], "sure": x["sure"]} for x in readers],
             **({"adjudication": adjudication} if adjudication else {}),

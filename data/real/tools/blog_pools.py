@@ -354,6 +354,78 @@ def dustin_files(g):
     return [(DD_OLD, p) for p in old] + [(head, p) for p in new]
 
 
+def stratton_files(g):
+    c = git(g, "rev-parse", "HEAD").strip()
+    # legacy 2001-2015 Hugo/WordPress archive only (the repo's newer `writing/` and dev.to posts are excluded)
+    return [(c, p) for p in ls(g, c) if re.match(r"src/content/posts/[^/]+\.md$", p)]
+
+
+def willfaught_files(g):
+    c = git(g, "rev-parse", "HEAD").strip()
+    # posts before 2023 only (caution about possible AI-assisted writing in recent years)
+    return [
+        (c, p)
+        for p in ls(g, c)
+        if re.match(r"content/blog/(\d{4})-[^/]+\.md$", p) and p[len("content/blog/") :][:4] < "2023"
+    ]
+
+
+def dkranch_files(g):
+    c = git(g, "rev-parse", "HEAD").strip()
+    return [(c, p) for p in ls(g, c) if re.match(r"(_posts|projects|thoughts|writings)/.+\.md$", p)]
+
+
+def hendrix_files(g):
+    c = git(g, "rev-parse", "HEAD").strip()
+    # posts up to 2023 only (caution about possible AI-assisted writing in recent years)
+    return [(c, p) for p in ls(g, c) if re.match(r"_posts/(\d{4})-[^/]+\.(md|markdown)$", p) and p[7:11] < "2024"]
+
+
+def _head_files(g, rx, keep=None):
+    c = git(g, "rev-parse", "HEAD").strip()
+    return [(c, p) for p in ls(g, c) if re.match(rx, p) and (keep is None or keep(p))]
+
+
+def benmathews_files(g):
+    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
+
+
+def jinghao_files(g):
+    # published posts only: _drafts/ left out; the 3 .html posts are not markdown; node/*/index.md are redirect stubs
+    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
+
+
+def mlindgren_files(g):
+    return _head_files(g, r"source/_posts/[^/]+\.(md|markdown)$")
+
+
+def ssorl_files(g):
+    # published posts only (content/markdown/not-published/ left out)
+    return _head_files(g, r"content/markdown/posts/[^/]+\.md$")
+
+
+def juxplore_files(g):
+    return _head_files(g, r"src/content/articles/[^/]+\.md$")
+
+
+def rjbs_files(g):
+    # posts before 2023 only (repo commits are co-authored by Claude; 2026 posts on AI-agent use)
+    return _head_files(g, r"_posts/\d{4}-[^/]+\.(md|markdown)$", lambda p: p[7:11] < "2023")
+
+
+def sowbug_files(g):
+    # Hugo content/post/ only (original/ holds the tumblr/jekyll originals of the same posts)
+    return _head_files(g, r"content/post/[^/]+\.md$")
+
+
+def nirvdrum_files(g):
+    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
+
+
+def bzreinhardt_files(g):
+    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
+
+
 BLOGS = {
     "digitalcolony": dict(
         repo="digitalcolony/criticalmas-archive",
@@ -378,6 +450,59 @@ BLOGS = {
     ),
     "arthurzey": dict(repo="ArthurZey/arthurzey.github.io", files=arthur_files, licence="none stated"),
     "localshred": dict(repo="localshred/localshred.github.io", files=localshred_files, licence="none stated"),
+    "mattstratton": dict(
+        repo="mattstratton/mattstratton-web",
+        files=stratton_files,
+        licence="none stated (no LICENSE file; README covers the site code only)",
+    ),
+    "willfaught": dict(
+        repo="willfaught/willfaught.github.io",
+        files=willfaught_files,
+        licence="none stated (no LICENSE file; site copyright notice '© Will Faught' in hugo.toml)",
+    ),
+    "hendrixjoseph": dict(
+        repo="hendrixjoseph/hendrixjoseph.github.io",
+        files=hendrix_files,
+        licence="none stated for content (LICENSE is the MIT licence of the Jekyll Now template, Copyright Barry Clark)",
+    ),
+    "dkranch": dict(
+        repo="dkranch/www",
+        files=dkranch_files,
+        licence="none stated for content (LICENSE is the MIT licence of the beautiful-jekyll theme, Copyright Dean Attali)",
+    ),
+    "benmathews": dict(repo="benmathews/benmathews.github.io", files=benmathews_files, licence="none stated"),
+    "jinghao": dict(
+        repo="jinghao/jinghao.github.com",
+        files=jinghao_files,
+        licence="none stated (no LICENSE file; site footer _includes/themes/clean/default.html: '© 2006-<year> <author>')",
+    ),
+    "mlindgren": dict(
+        repo="mlindgren/blog-archive",
+        files=mlindgren_files,
+        licence="CC BY-NC-SA 3.0 (site footer source/_includes/custom/footer.html: 'Copyright © 2010 - <year> <author>' with Creative Commons by-nc-sa/3.0 licence link)",
+    ),
+    "ssorl": dict(
+        repo="ssoRL/blog",
+        files=ssorl_files,
+        licence="none stated for content (LICENSE MIT Copyright (c) 2015 gatsbyjs and README 'License: MIT' belong to the Gatsby starter boilerplate)",
+    ),
+    "juxplore": dict(
+        repo="the1asa/juxplore",
+        files=juxplore_files,
+        licence="none stated for content (LICENSE is the MIT licence of the Gatsby starter, Copyright (c) 2018 gatsbyjs)",
+    ),
+    "rjbs": dict(
+        repo="rjbs/rjbs.github.io",
+        files=rjbs_files,
+        licence="none stated for content (_jekyll-now/LICENSE is the MIT licence of the Jekyll Now template)",
+    ),
+    "sowbug": dict(repo="sowbug/sowbug.com", files=sowbug_files, strip_bom=True, licence="none stated"),
+    "nirvdrum": dict(repo="nirvdrum/nirvdrum.com", files=nirvdrum_files, licence="none stated"),
+    "bzreinhardt": dict(
+        repo="bzreinhardt/bzreinhardt.github.io",
+        files=bzreinhardt_files,
+        licence="none stated for content (LICENSE is the MIT licence of the beautiful-jekyll theme, Copyright Dean Attali)",
+    ),
 }
 
 
@@ -391,6 +516,8 @@ def build(owner):
     per_post_domain = collections.Counter()
     for commit, path in sorted(files, key=lambda x: x[1]):
         raw = show(g, commit, path)
+        if cfg.get("strip_bom") and raw.startswith("\ufeff"):
+            raw = raw[1:]  # UTF-8 BOM before the front matter (line numbers unchanged)
         crlf = "\r\n" in raw
         lines = raw.split("\n")
         lines = [l[:-1] if l.endswith("\r") else l for l in lines]

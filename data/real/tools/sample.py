@@ -42,10 +42,9 @@ def stable_id(slug: str, path: str, locator: object) -> str:
     return "r" + hashlib.sha1(f"{slug}|{path}|{json.dumps(locator, sort_keys=True)}".encode()).hexdigest()[:10]
 
 
-def main(round_name: str, quotas_path: str) -> None:
-    quotas = json.loads(Path(quotas_path).read_text())
-    out_dir = HERE / "rounds" / round_name
-    out_dir.mkdir(parents=True, exist_ok=True)
+def taken_and_test_groups(round_name: str) -> tuple[set, set]:
+    """Ids no new round may draw (drawn in another round, in the corpus, or labelled before) and the groups
+    of the locked test split (and, for the Davis Wiki, its pages)."""
     taken = set()
     for prev in (HERE / "rounds").glob("*/sample.jsonl"):
         if prev.parent.name != round_name:
@@ -62,20 +61,35 @@ def main(round_name: str, quotas_path: str) -> None:
                     test_groups.add(f"{r['provenance']['dataset']}:page:{r['provenance']['path']}")
     for lab in Path("/work/main/data/real/labels").glob("*.jsonl"):  # labelled before, left out of test groups
         taken |= {json.loads(l)["id"] for l in lab.open()}
+    return taken, test_groups
+
+
+def eligible_rows(slug: str, taken: set, test_groups: set) -> list[tuple[str, dict]]:
+    """A pool's texts a round may draw, as (id, pool row), in pool order: not too long, not a repeat of an
+    earlier text of the pool, not taken, and not of a group (or wiki page) in the locked test split."""
+    pool = [json.loads(l) for l in (HERE / "pool" / f"{slug}.jsonl").open()]
+    seen_text = set()
+    eligible = []
+    for row in pool:
+        key = " ".join(row["text"].lower().split())
+        rid = stable_id(slug, row["path"], row["locator"])
+        if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken or f"{slug}:{row['group']}" in test_groups \
+                or f"{slug}:page:{row['path']}" in test_groups:
+            continue
+        seen_text.add(key)
+        eligible.append((rid, row))
+    return eligible
+
+
+def main(round_name: str, quotas_path: str) -> None:
+    quotas = json.loads(Path(quotas_path).read_text())
+    out_dir = HERE / "rounds" / round_name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    taken, test_groups = taken_and_test_groups(round_name)
     rows_out = []
     for slug, (n_random, n_enriched) in quotas.items():
         rng = random.Random(f"{round_name}:{slug}")
-        pool = [json.loads(l) for l in (HERE / "pool" / f"{slug}.jsonl").open()]
-        seen_text = set()
-        eligible = []
-        for row in pool:
-            key = " ".join(row["text"].lower().split())
-            rid = stable_id(slug, row["path"], row["locator"])
-            if len(row["text"]) > MAX_CHARS or key in seen_text or rid in taken or f"{slug}:{row['group']}" in test_groups \
-                    or f"{slug}:page:{row['path']}" in test_groups:
-                continue
-            seen_text.add(key)
-            eligible.append((rid, row))
+        eligible = eligible_rows(slug, taken, test_groups)
         rng.shuffle(eligible)
         rand = eligible[:n_random]
         pattern = ENRICH if round_name == "r1" else STRONG
