@@ -39,7 +39,7 @@ FIRES = [
     ("summarise_back", "Recapped their three issues in their own words."),
     ("recommend_less", "He talked us out of the bigger plan, the cheaper one was enough."),
     ("follow_up_outcome", "Checked in 30 days after go-live to see how it's going."),
-    ("own_failure", "We botched the install, I apologised and comped the first month."),
+    ("own_failure", "We dropped the ball on the install, so we comped the first month."),
     ("felt_heard", "She listened and I felt understood."),
     ("listening_ratio", "Let them talk for 20 min, no slides."),
     ("negated_push", "Didn't push the warranty at all."),
@@ -76,7 +76,7 @@ def test_cue_abstains_on_neutral_text(name: str) -> None:
     ("text", "present", "absent"),
     [
         ("Nobody asked what we needed.", "negated_discovery", "discovery_question"),
-        ("He never asked about our goals.", "negated_discovery", "discovery_question"),
+        ("He never once asked about our goals.", "negated_discovery", "discovery_question"),
         ("Didn't push any discount, just asked what we needed.", "negated_push", "price_push"),
         ("Not salesy at all, which I liked.", "negated_push", "felt_pressured"),
         ("Nobody felt heard in that meeting.", "felt_pressured", "felt_heard"),
@@ -93,8 +93,8 @@ def test_negation_moves_the_vote(text: str, present: str, absent: str) -> None:
     ("text", "cue", "negated"),
     [
         ("They were great. Never upsold us anything.", "negated_push", True),
-        ("No. They asked them about our goals.", "discovery_question", False),  # the "No" ends its sentence
-        ("Nothing wrong; dug into their goals.", "discovery_question", False),
+        ("No. They asked her about our goals.", "discovery_question", False),  # the "No" ends its sentence
+        ("Nothing wrong; probed their goals.", "discovery_question", False),
         ("Nobody asked what we needed.", "negated_discovery", True),
     ],
 )
@@ -225,7 +225,7 @@ def test_phrases_match_every_inflection_the_lookup_table_knows() -> None:
 
     assert {"ask", "asks", "asked", "asking"} <= surface_forms("asked")
     assert lemma_of("Apologised") == "apologise"
-    for text in ("She ASKS THEM about goals.", "asking them about their goals", "They asked them about goals."):
+    for text in ("She ASKS HER about goals.", "asking her about their goals", "They asked her about goals."):
         assert "discovery_question" in match_cues(get_nlp()(text)), text
 
 
