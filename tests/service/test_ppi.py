@@ -67,16 +67,18 @@ def test_too_few_audit_labels_give_no_estimate() -> None:
 def test_on_real_texts_with_30_audit_labels_a_month_ppi_covers_the_true_share() -> None:
     """The issue's simulation: streams of 2,080 records resampled from the real test split (never trained
     on), one team, a weekly share that moves; 30 audit labels for the month; 200 repeated draws."""
-    error_model = ErrorModel.from_card(read_card(default_model_dir()))
+    card = read_card(default_model_dir())
+    error_model = ErrorModel.from_card(card)
     assert error_model is not None
     result = coverage(error_model, repeats=200, audits=30, seed=0)
     assert result.draws >= 190
     assert result.ppi_covered / result.draws >= 0.90, result.line()
-    # where the model is weaker than on its card (car dealers, auto service, B2B, real estate), the card's
-    # matrix no longer describes its errors, and only the audit keeps the interval honest
-    shifted = coverage(
-        error_model, repeats=200, seed=1, domains=("b2b_software", "car_dealers", "auto_service", "real_estate")
-    )
+    # in the two domains where the model is weakest on its card (0.10.0: car dealers, home services), the
+    # card's matrix, measured over all domains, no longer describes its errors: only the audit keeps the
+    # interval honest
+    per_domain = card.evaluations["real/test.jsonl"]["per_domain"]
+    weakest = tuple(sorted(per_domain, key=lambda d: per_domain[d]["macro_f1"])[:2])
+    shifted = coverage(error_model, repeats=200, seed=1, domains=weakest)
     assert shifted.ppi_covered / shifted.draws >= 0.90, shifted.line()
     assert shifted.card_covered / shifted.draws < 0.8, shifted.line()
 
