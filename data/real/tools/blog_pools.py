@@ -354,44 +354,34 @@ def dustin_files(g):
     return [(DD_OLD, p) for p in old] + [(head, p) for p in new]
 
 
-def stratton_files(g):
-    c = git(g, "rev-parse", "HEAD").strip()
-    # legacy 2001-2015 Hugo/WordPress archive only (the repo's newer `writing/` and dev.to posts are excluded)
-    return [(c, p) for p in ls(g, c) if re.match(r"src/content/posts/[^/]+\.md$", p)]
-
-
-def willfaught_files(g):
-    c = git(g, "rev-parse", "HEAD").strip()
-    # posts before 2023 only (caution about possible AI-assisted writing in recent years)
-    return [
-        (c, p)
-        for p in ls(g, c)
-        if re.match(r"content/blog/(\d{4})-[^/]+\.md$", p) and p[len("content/blog/") :][:4] < "2023"
-    ]
-
-
-def dkranch_files(g):
-    c = git(g, "rev-parse", "HEAD").strip()
-    return [(c, p) for p in ls(g, c) if re.match(r"(_posts|projects|thoughts|writings)/.+\.md$", p)]
-
-
-def hendrix_files(g):
-    c = git(g, "rev-parse", "HEAD").strip()
-    # posts up to 2023 only (caution about possible AI-assisted writing in recent years)
-    return [(c, p) for p in ls(g, c) if re.match(r"_posts/(\d{4})-[^/]+\.(md|markdown)$", p) and p[7:11] < "2024"]
-
-
 def _head_files(g, rx, keep=None):
+    """The posts at the snapshot's HEAD whose path matches ``rx`` (and ``keep``, when given)."""
     c = git(g, "rev-parse", "HEAD").strip()
     return [(c, p) for p in ls(g, c) if re.match(rx, p) and (keep is None or keep(p))]
 
 
-def benmathews_files(g):
-    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
+def stratton_files(g):
+    # legacy 2001-2015 Hugo/WordPress archive only (the repo's newer `writing/` and dev.to posts are excluded)
+    return _head_files(g, r"src/content/posts/[^/]+\.md$")
 
 
-def jinghao_files(g):
-    # published posts only: _drafts/ left out; the 3 .html posts are not markdown; node/*/index.md are redirect stubs
+def willfaught_files(g):
+    # posts before 2023 only (caution about possible AI-assisted writing in recent years)
+    return _head_files(g, r"content/blog/(\d{4})-[^/]+\.md$", lambda p: p[len("content/blog/") :][:4] < "2023")
+
+
+def dkranch_files(g):
+    return _head_files(g, r"(_posts|projects|thoughts|writings)/.+\.md$")
+
+
+def hendrix_files(g):
+    # posts up to 2023 only (caution about possible AI-assisted writing in recent years)
+    return _head_files(g, r"_posts/(\d{4})-[^/]+\.(md|markdown)$", lambda p: p[7:11] < "2024")
+
+
+def jekyll_posts(g):
+    """Every markdown post under _posts/ (benmathews, nirvdrum, bzreinhardt; jinghao: its _drafts/, 3 .html posts
+    and node/*/index.md redirect stubs are left out by this)."""
     return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
 
 
@@ -416,14 +406,6 @@ def rjbs_files(g):
 def sowbug_files(g):
     # Hugo content/post/ only (original/ holds the tumblr/jekyll originals of the same posts)
     return _head_files(g, r"content/post/[^/]+\.md$")
-
-
-def nirvdrum_files(g):
-    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
-
-
-def bzreinhardt_files(g):
-    return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
 
 
 BLOGS = {
@@ -470,10 +452,10 @@ BLOGS = {
         files=dkranch_files,
         licence="none stated for content (LICENSE is the MIT licence of the beautiful-jekyll theme, Copyright Dean Attali)",
     ),
-    "benmathews": dict(repo="benmathews/benmathews.github.io", files=benmathews_files, licence="none stated"),
+    "benmathews": dict(repo="benmathews/benmathews.github.io", files=jekyll_posts, licence="none stated"),
     "jinghao": dict(
         repo="jinghao/jinghao.github.com",
-        files=jinghao_files,
+        files=jekyll_posts,
         licence="none stated (no LICENSE file; site footer _includes/themes/clean/default.html: '© 2006-<year> <author>')",
     ),
     "mlindgren": dict(
@@ -497,10 +479,10 @@ BLOGS = {
         licence="none stated for content (_jekyll-now/LICENSE is the MIT licence of the Jekyll Now template)",
     ),
     "sowbug": dict(repo="sowbug/sowbug.com", files=sowbug_files, strip_bom=True, licence="none stated"),
-    "nirvdrum": dict(repo="nirvdrum/nirvdrum.com", files=nirvdrum_files, licence="none stated"),
+    "nirvdrum": dict(repo="nirvdrum/nirvdrum.com", files=jekyll_posts, licence="none stated"),
     "bzreinhardt": dict(
         repo="bzreinhardt/bzreinhardt.github.io",
-        files=bzreinhardt_files,
+        files=jekyll_posts,
         licence="none stated for content (LICENSE is the MIT licence of the beautiful-jekyll theme, Copyright Dean Attali)",
     ),
 }
