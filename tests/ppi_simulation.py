@@ -19,6 +19,7 @@ import numpy as np
 
 from service.ppi import ScoreSums, ppi_share
 from service.trends import ErrorModel
+from vocml.card import ModelCard
 from vocml.data import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,13 @@ class Coverage:
             f"(mean width {self.ppi_width / self.draws:.3f}); the card's matrix {self.card_covered / self.draws:.3f} "
             f"(mean width {self.card_width / self.draws:.3f})"
         )
+
+
+def weakest_domains(card: ModelCard, n: int = 2) -> tuple[str, ...]:
+    """The ``n`` domains the card's real-test evaluation scores lowest (macro-F1): where the model is weaker
+    than the card's matrix, measured over all domains, says."""
+    per_domain = card.evaluations["real/test.jsonl"]["per_domain"]
+    return tuple(sorted(per_domain, key=lambda d: per_domain[d]["macro_f1"])[:n])
 
 
 def coverage(

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the repository's tests package
 
 from service.trends import ErrorModel  # noqa: E402
-from tests.ppi_simulation import coverage  # noqa: E402
+from tests.ppi_simulation import coverage, weakest_domains  # noqa: E402
 from vocml.bundle import default_model_dir, read_card  # noqa: E402
 
 SCENARIOS = {
@@ -36,8 +36,7 @@ def main() -> None:
     card = read_card(default_model_dir())
     error_model = ErrorModel.from_card(card)
     assert error_model is not None
-    per_domain = card.evaluations["real/test.jsonl"]["per_domain"]
-    weakest = tuple(sorted(per_domain, key=lambda d: per_domain[d]["macro_f1"])[:2])
+    weakest = weakest_domains(card)
     scenarios = {
         **SCENARIOS,
         f"{', '.join(weakest)} (the model's two weakest domains on its card)": {
