@@ -121,6 +121,28 @@ def split_front_matter(lines):
     return "", 0
 
 
+def split_pelican_meta(lines):
+    """Pelican's header ('Title: ...', 'Date: ...' lines up to the first blank line) -> (front_matter_text
+    with lower-cased keys, body_start_index); ('', 0) when the file does not start with such a header."""
+    i = 0
+    while i < len(lines) and re.match(r"^[A-Za-z_]+:\s", lines[i]):
+        i += 1
+    if i == 0 or (i < len(lines) and lines[i].strip()):
+        return "", 0
+    fm = "\n".join(re.sub(r"^([A-Za-z_]+):", lambda m: m.group(1).lower() + ":", l) for l in lines[:i])
+    return fm, i + 1
+
+
+def setext_title(lines, start):
+    """A body that opens with a setext heading ('Title' over '====') -> (title, index after it), else (None, start)."""
+    i = start
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i + 1 < len(lines) and lines[i].strip() and re.fullmatch(r"=+\s*", lines[i + 1]):
+        return lines[i].strip(), i + 2
+    return None, start
+
+
 def fm_get(fm, key):
     m = re.search(rf"^{re.escape(key)}\s*[:=]\s*(.+)$", fm, re.M)
     if not m:
@@ -380,8 +402,8 @@ def hendrix_files(g):
 
 
 def jekyll_posts(g):
-    """Every markdown post under _posts/ (benmathews, nirvdrum, bzreinhardt; jinghao: its _drafts/, 3 .html posts
-    and node/*/index.md redirect stubs are left out by this)."""
+    """Every markdown post under _posts/ (benmathews, nirvdrum, bzreinhardt, bendrick92; jinghao: its _drafts/,
+    3 .html posts and node/*/index.md redirect stubs are left out by this)."""
     return _head_files(g, r"_posts/[^/]+\.(md|markdown)$")
 
 
@@ -406,6 +428,45 @@ def rjbs_files(g):
 def sowbug_files(g):
     # Hugo content/post/ only (original/ holds the tumblr/jekyll originals of the same posts)
     return _head_files(g, r"content/post/[^/]+\.md$")
+
+
+def _front_matter_at_head(g, path):
+    return split_front_matter(show(g, "HEAD", path).split("\n"))[0]
+
+
+def philrw_files(g):
+    # the author's own posts only: WordPress 'Link' and 'Quote' format posts (a shared article's quotation plus
+    # 'via ...') and unpublished drafts are left out
+    def own(p):
+        fm = _front_matter_at_head(g, p)
+        if re.search(r"^post_format:\s*\n\s*-\s*(Link|Quote)\s*$", fm, re.M):
+            return False
+        return not re.search(r"^draft:\s*true\s*$", fm, re.M)
+
+    return _head_files(g, r"content/post/.+\.(md|markdown)$", own)
+
+
+def tobymackenzie_files(g):
+    # blog posts only (the repo's other pages -- about, card, index -- are left out)
+    return _head_files(g, r"content/blog/\d{4}/\d{2}/\d{2}/[^/]+\.md$")
+
+
+def kristopherjohnson_files(g):
+    # Pelican posts (dated folders and the 2003-2004 blogspot/ imports); pages/ and files/ left out
+    return _head_files(g, r"undefinedvalue/content/(\d{4}/\d{2}/\d{2}|blogspot/\d{4})/[^/]+\.md$")
+
+
+def jerodsanto_files(g):
+    # posts before 2023 only (caution: the 2025-2026 posts are about agentic-coding tools; repo has static/llms.txt)
+    return _head_files(g, r"content/posts/(\d{4})/.+\.md$", lambda p: p[len("content/posts/") :][:4] < "2023")
+
+
+def lrmikestone_files(g):
+    # published posts only (one post marked 'published: false' is left out)
+    def published(p):
+        return not re.search(r"^published:\s*false\s*$", _front_matter_at_head(g, p), re.M)
+
+    return _head_files(g, r"_posts/\d{4}/[^/]+\.(md|markdown)$", published)
 
 
 BLOGS = {
@@ -485,6 +546,38 @@ BLOGS = {
         files=jekyll_posts,
         licence="none stated for content (LICENSE is the MIT licence of the beautiful-jekyll theme, Copyright Dean Attali)",
     ),
+    "bendrick92": dict(
+        repo="bendrick92/benscarblog",
+        files=jekyll_posts,
+        licence="none stated (no LICENSE file; site footer _includes/footer.html: '© <year> Ben Walters')",
+    ),
+    "philrw": dict(
+        repo="PhilRW/blog",
+        files=philrw_files,
+        licence="CC BY-NC-ND 4.0 (config.toml params contentCopyright: creativecommons.org/licenses/by-nc-nd/4.0)",
+    ),
+    "tobymackenzie": dict(
+        repo="tobymackenzie/tobymackenzie.com.data",
+        files=tobymackenzie_files,
+        setext_title=True,
+        licence="none stated (no LICENSE file; readme.md describes the repo as the content of tobymackenzie.com)",
+    ),
+    "kristopherjohnson": dict(
+        repo="kristopherjohnson/undefinedvalue-pelican",
+        files=kristopherjohnson_files,
+        pelican_meta=True,
+        licence="none stated (no LICENSE file; undefinedvalue/pelicanconf.py COPYRIGHT_NOTICE '© 2003-2023 Kristopher Johnson')",
+    ),
+    "jerodsanto": dict(
+        repo="jerodsanto/blog",
+        files=jerodsanto_files,
+        licence="none stated (no LICENSE file; static/llms.txt: 'Copyright © Jerod Santo. Short excerpts may be quoted with attribution.')",
+    ),
+    "lrmikestone": dict(
+        repo="lrmikestone/jekyll.blog",
+        files=lrmikestone_files,
+        licence="none stated (no LICENSE file; README.md only describes the repo; no footer notice)",
+    ),
 }
 
 
@@ -504,7 +597,11 @@ def build(owner):
         lines = raw.split("\n")
         lines = [l[:-1] if l.endswith("\r") else l for l in lines]
         fm, start = split_front_matter(lines)
+        if cfg.get("pelican_meta") and not fm:
+            fm, start = split_pelican_meta(lines)
         title = fm_get(fm, "title")
+        if cfg.get("setext_title") and not title:
+            title, start = setext_title(lines, start)
         date = fm_get(fm, "date") or fm_get(fm, "pubDate")
         if not date:
             m = re.search(r"(\d{4}-\d{2}-\d{2})", path)
