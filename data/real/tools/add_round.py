@@ -1,14 +1,18 @@
 """Add a later labelling round to data/real/ without moving any text already there.
 
-usage: python add_round.py ROUND CORPUS_DIR   (CORPUS_DIR holds rounds/ROUND/sample.jsonl, labels/ROUND_*.jsonl
+usage: python add_round.py ROUND CORPUS_DIR [DEV_SHARE]   (CORPUS_DIR holds rounds/ROUND/sample.jsonl, labels/ROUND_*.jsonl
 and, from round 9, labels/ROUND-review.jsonl: a third reader's decisions on the round's unsure labels)
 
 Each text keeps the row format of build_corpus.py. Its split follows its group: a group already in dev
 joins dev, a group already in test is left out (test is locked: counted, not added), any other group
-joins train. Disagreements between readers need an entry in adjudicated.json. A text that is a
+joins train. With DEV_SHARE (round 16 on, e.g. 0.15), a new group of a text reviewed on its own (one review, one
+post) joins dev when the hash of its key falls under that share, as the first splits drew their groups, so that dev
+holds the new kinds of text to choose and calibrate on (texts of an `other_` domain, and blog passages, stay in
+train). Disagreements between readers need an entry in adjudicated.json. A text that is a
 near-duplicate (character n-gram cosine >= 0.85) of one already in the corpus, or of an earlier one of
 the round, is dropped. A text keeps the id its sample gave it (the id its readers labelled).
 """
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -20,7 +24,12 @@ REAL = HERE.parent
 ADJ = json.loads((HERE / "adjudicated.json").read_text())
 
 
-def main(round_name: str, corpus: Path) -> None:
+def hashed_share(key: str) -> float:
+    """Where a group key falls in [0, 1), by its SHA-1 (no choice involved)."""
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def main(round_name: str, corpus: Path, dev_share: float = 0.0) -> None:
     sample = [json.loads(line) for line in (corpus / "rounds" / round_name / "sample.jsonl").open()]
     first: dict[str, dict] = {}
     second: dict[str, dict] = {}
@@ -72,7 +81,10 @@ def main(round_name: str, corpus: Path) -> None:
         many = len(groups_per_slug[slug]) >= 20 if slug not in per_review else not per_review[slug]
         many = many or r.get("one_group", False)  # a blog: one author, one group, whatever its size
         group = f"{slug}:{r['group']}" if many and r["group"] else f"{slug}:{r['path']}:{json.dumps(r['locator'], sort_keys=True)}"
-        split = split_of_group.get(group) or split_of_page.get((slug, r["path"]), "train")
+        split = split_of_group.get(group) or split_of_page.get((slug, r["path"]))
+        if split is None:
+            to_dev = not many and not r["domain"].startswith("other") and hashed_share(group) < dev_share
+            split = "dev" if to_dev else "train"
         if split == "test":
             left_out[label] += 1
             continue
@@ -112,4 +124,4 @@ def main(round_name: str, corpus: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]))
+    main(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)

@@ -4,7 +4,7 @@
 A post's text is its title and its body joined by a newline (a link post: the title alone), as in the CSV.
 Kept: 15 words or more, at most 5,000 characters, English by a function-word share, no repeat of an earlier
 text of the pool. The locator is the CSV's 0-based data row. `reddit_top_consumer` (round 14) takes each
-subreddit's domain from the subreddit; `reddit_top_more` (round 15) takes it per post from the words of its
+subreddit's domain from the subreddit; `reddit_top_more` (round 15) and `reddit_top_services` (round 19) take it per post from the words of its
 title and body (blog_pools.pick_domain), `other_reddit` when no domain's words are there.
 
 usage: python reddit_pools.py [SLUG ...]   (the snapshot must be under /work/.mirror)
@@ -51,6 +51,14 @@ POOLS: dict[str, dict[str, str | None]] = {  # slug -> subreddit -> its domain (
             "TalesFromRetail",
             "talesfromcallcenters",
         )
+    },
+    "reddit_top_services": {  # round 19: car repair and buying questions, wedding vendors, gyms, general advice
+        "MechanicAdvice": "auto_service",
+        "Cartalk": None,
+        "weddingplanning": None,
+        "Fitness": None,
+        "xxfitness": None,
+        "Advice": None,
     },
 }
 EN = set(
