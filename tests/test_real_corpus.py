@@ -7,6 +7,7 @@ the Davis Wiki lines and the CSV rows are read back and must hold the text.
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -28,6 +29,7 @@ MIRRORS = Path("/work/.mirror")
 SPLITS = ("train", "dev", "test")
 DOMAINS_AT_LEAST = 8
 OWN_CSV_LAYOUT = {"capterra_nocode_reviews"}  # a title line before the header: see data/real/sources/
+API_EXPORT = {"g2_marketing_solutions"}  # each row's review is a Python-literal dict in its ``attributes`` column
 NO_HEADER = {"tripadvisor_lasvegas_hotels"}
 STAMP = re.compile(r"^\d{8} \d{2}:\d{2}:\d{2} nbsp ?")
 
@@ -155,9 +157,18 @@ def _row_number(locator: Any) -> int | None:
     return None
 
 
+def _g2_review(row: dict[str, str]) -> str:
+    """A G2 API export row's text: the review's title, then each non-empty answer in order, trimmed
+    (data/real/sources/g2_marketing_solutions.md)."""
+    review = ast.literal_eval(row["attributes"])
+    answers = [a["value"].strip() for a in review["comment_answers"].values() if str(a.get("value") or "").strip()]
+    return "\n".join([review["title"].strip(), *answers])
+
+
 def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None:
-    """Davis Wiki comments and blog passages by their lines, CSV texts by their data row (other formats were
-    checked when the pool was built, see data/real/sources/)."""
+    """Davis Wiki comments and blog passages by their lines, CSV texts by their data row, G2 reviews from their
+    API export's row (other formats, such as R data files, were checked when the pool was built, see
+    data/real/sources/)."""
     checked = 0
     files: dict[tuple[str, str, str], Any] = {}
     for r in rows:
@@ -178,6 +189,11 @@ def test_locators_resolve_to_the_source_text(rows: list[dict[str, Any]]) -> None
             else:  # a Davis Wiki comment: its lines, less the time stamp
                 lines = files[key][p["locator"]["line_start"] - 1 : p["locator"]["line_end"]]
                 assert STAMP.sub("", "\n".join(lines), count=1).strip() == r["text"], r["id"]
+            checked += 1
+        elif p["dataset"] in API_EXPORT:
+            if key not in files:
+                files[key] = list(csv.DictReader(io.StringIO(_show(git_dir, p["commit"], p["path"]))))
+            assert _g2_review(files[key][p["locator"]]) == r["text"], r["id"]
             checked += 1
         elif (
             p["path"].endswith(".csv")
