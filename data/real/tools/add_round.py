@@ -14,11 +14,13 @@ the round, is dropped. A text keeps the id its sample gave it (the id its reader
 """
 import hashlib
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).parent
+UNSAFE = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")  # as vocml.data.UNSAFE_TEXT
 
 REAL = HERE.parent
 ADJ = json.loads((HERE / "adjudicated.json").read_text())
@@ -60,6 +62,9 @@ def main(round_name: str, corpus: Path, dev_share: float = 0.0) -> None:
     new: list[tuple[str, dict]] = []
     left_out = Counter()
     for r in sample:
+        if UNSAFE.search(r["text"]):  # a control character the data contract refuses: the text cannot be stored
+            print("refused by the data contract (control character):", r["id"])
+            continue
         a = first[r["id"]]
         readers = [a] + ([second[r["id"]]] if r["id"] in second else [])
         labels = {x["label"] for x in readers}

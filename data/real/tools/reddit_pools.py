@@ -66,6 +66,7 @@ EN = set(
     "so are an or by he she their them would all there been will if no when what our your about did do has which "
     "after out get told said could one up just than".split()
 )
+UNSAFE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 ES = set("el la los las de que y en un una por para con no es se lo su al del mi pero como más muy".split())
 
 
@@ -98,6 +99,8 @@ def build(slug: str) -> None:
                 skipped["short<15w"] += 1
             elif len(text) > 5000:
                 skipped["long>5000"] += 1
+            elif UNSAFE.search(text):  # a control character the data contract refuses (vocml.data): not drawn
+                skipped["control_char"] += 1
             elif not is_english(text):
                 skipped["non_english"] += 1
             elif text in seen:
