@@ -73,7 +73,7 @@ def test_on_real_texts_with_30_audit_labels_a_month_ppi_covers_the_true_share() 
     result = coverage(error_model, repeats=200, audits=30, seed=0)
     assert result.draws >= 190
     assert result.ppi_covered / result.draws >= 0.90, result.line()
-    # in the two domains where the model is weakest on its card (0.10.0: car dealers, home services), the
+    # in the two domains where the model is weakest on its card (0.11.0: car dealers, auto service), the
     # card's matrix, measured over all domains, no longer describes its errors: only the audit keeps the
     # interval honest
     shifted = coverage(error_model, repeats=200, seed=1, domains=weakest_domains(card))
