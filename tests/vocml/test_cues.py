@@ -23,7 +23,7 @@ from vocml.errors import ConfigError, UnknownCueError
 from vocml.text import get_nlp, get_tokenizer
 
 FIRES = [
-    ("feature_dump", "Walked them through all 40 slides and the roadmap."),
+    ("feature_dump", "Walked them through all 40 slides and the pitch deck."),
     ("price_push", "Offered a special price and 0% financing."),
     ("deadline_pressure", "Told them the price holds only until EOQ."),
     ("quota_talk", "Need this one for my quota, spiffs on SD-WAN this qtr."),
@@ -34,9 +34,9 @@ FIRES = [
     ("felt_pressured", "He was pushy and sleazy the whole time."),
     ("negated_discovery", "Nobody asked what we actually needed."),
     ("pitch_after_need", "She mentioned churn and he pivoted straight to the analytics module."),
-    ("discovery_question", "Asked them how they schedule crews today."),
+    ("discovery_question", "Opened with what made you look at crew scheduling now."),
     ("pain_goal_talk", "Their biggest pain is the bottleneck at dispatch."),
-    ("summarise_back", "Recapped their three issues in their own words."),
+    ("summarise_back", "Played back their three issues before the demo."),
     ("recommend_less", "He talked us out of the bigger plan, the cheaper one was enough."),
     ("follow_up_outcome", "Checked in 30 days after go-live to see how it's going."),
     ("own_failure", "We messed up the install, so we comped the first month."),
@@ -94,7 +94,7 @@ def test_negation_moves_the_vote(text: str, present: str, absent: str) -> None:
     [
         ("They were great. Never upsold us anything.", "negated_push", True),
         ("No. They asked her about our goals.", "discovery_question", False),  # the "No" ends its sentence
-        ("Nothing wrong; probed their goals.", "discovery_question", False),
+        ("Nothing wrong; mapped out their goals.", "discovery_question", False),
         ("Nobody asked what we needed.", "negated_discovery", True),
     ],
 )
