@@ -21,7 +21,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[3]))  # the repository root: the data contract's own check
 from blog_pools import pick_domain  # noqa: E402
+
+from vocml.data import UNSAFE_TEXT  # noqa: E402
 
 REPO = "umbrae/reddit-top-2.5-million"
 COMMIT = "d0efcade504b8ed735a48ddc2b15552fa924c9d9"
@@ -66,7 +69,6 @@ EN = set(
     "so are an or by he she their them would all there been will if no when what our your about did do has which "
     "after out get told said could one up just than".split()
 )
-UNSAFE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 ES = set("el la los las de que y en un una por para con no es se lo su al del mi pero como más muy".split())
 
 
@@ -99,7 +101,7 @@ def build(slug: str) -> None:
                 skipped["short<15w"] += 1
             elif len(text) > 5000:
                 skipped["long>5000"] += 1
-            elif UNSAFE.search(text):  # a control character the data contract refuses (vocml.data): not drawn
+            elif UNSAFE_TEXT.search(text):  # a control character the data contract refuses (vocml.data): not drawn
                 skipped["control_char"] += 1
             elif not is_english(text):
                 skipped["non_english"] += 1
