@@ -79,7 +79,7 @@ def test_classify_helpers_load_the_bundle_where_fork_is_unavailable(
 def test_label_writes_silver_rows_and_prints_the_cue_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _write(
         tmp_path / "pool.jsonl",
-        ['{"text": "Nobody asked what we needed."}', '{"text": "Asked them how dispatch works today."}'],
+        ['{"text": "Nobody asked what we needed."}', '{"text": "Opened with what made you look at dispatch now."}'],
     )
     gold = Path(__file__).resolve().parent.parent / "data" / "tiny.jsonl"
     out = tmp_path / "silver.jsonl"
