@@ -448,7 +448,7 @@ class BatchWorker:
         shipped = self.classifier.version
         if fresh and helper is not None and all(self.models.version_for(r.team) == shipped for r in fresh):
             try:
-                future = helper.submit(predict_in_worker, [r.text for r in fresh])
+                future = helper.submit(predict_in_worker, [r.text for r in fresh], [r.source for r in fresh])
             except BrokenProcessPool:
                 future = None
         return _Chunk(chunk, errors, fresh, duplicates, future)

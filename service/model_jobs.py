@@ -174,17 +174,20 @@ class ModelWorker:
             labelled = list(labelled_records(conn, str(row["scope"])))
         train_rows: dict[str, list[dict[str, str]]] = {"review": [], "audit": []}
         held = 0
-        for rid, team, text, label, kind in labelled:
+        for rid, team, text, label, kind, source in labelled:
             if held_out(team, rid, settings.holdout_percent):
                 held += 1
             else:
-                train_rows[kind].append({"text": text, "label": label, "team": team})
+                train_row = {"text": text, "label": label, "team": team}
+                if source:
+                    train_row["source"] = source
+                train_rows[kind].append(train_row)
         # Each attempt writes its own directory, moved into place only by the worker that still holds the
         # claim: a helper orphaned by a killed worker can never overwrite the bundle of the attempt after it.
         out_dir = settings.models_dir / version
         attempt = settings.models_dir / f".{version}.{self.owner}"
         work = attempt / "data"
-        files, calibrate, rationales = load_data_config(settings.retrain_recipe)
+        files, calibrate, rationales, source_offsets = load_data_config(settings.retrain_recipe)
         params = load_config(settings.retrain_recipe)
         paths = [str(p) for p, _ in files]
         file_weights = [float(w) for _, w in files]
@@ -213,6 +216,7 @@ class ModelWorker:
                 str(attempt / "bundle"),
                 version,
                 rationales,
+                source_offsets,
             )
             while True:
                 try:

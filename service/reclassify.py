@@ -194,13 +194,13 @@ def run_chunk(engine: Engine, models: ModelSet, run: dict[str, Any], owner: str,
     model = models.load(version)
     with engine.connect() as conn:
         texts = {
-            int(r.id): (str(r.text), str(r.team))
-            for r in conn.execute(sa.select(records.c.id, records.c.text, records.c.team).where(records.c.id.in_(ids)))
+            int(r.id): Record(text=str(r.text), team=str(r.team), source=r.source)  # the source's offsets apply
+            for r in conn.execute(
+                sa.select(records.c.id, records.c.text, records.c.team, records.c.source).where(records.c.id.in_(ids))
+            )
         }
     order = sorted(texts)
-    predictions = dict(
-        zip(order, model.classify([Record(text=texts[i][0], team=texts[i][1]) for i in order]), strict=True)
-    )
+    predictions = dict(zip(order, model.classify([texts[i] for i in order]), strict=True))
     with engine.begin() as conn:
         state = conn.execute(sa.select(reclassify_runs).where(c.id == run["id"]).with_for_update()).mappings().one()
         if state["owner"] != owner or state["status"] != "running":

@@ -96,9 +96,9 @@ def queue_retrain(
     return row
 
 
-def labelled_records(conn: Connection, scope: str) -> Iterator[tuple[int, str, str, str, str]]:
-    """``(record id, team, text, label, kind)`` of every reviewed or audited record of the scope's teams;
-    an audit label wins over a correction of the same record."""
+def labelled_records(conn: Connection, scope: str) -> Iterator[tuple[int, str, str, str, str, str | None]]:
+    """``(record id, team, text, label, kind, source)`` of every reviewed or audited record of the scope's
+    teams; an audit label wins over a correction of the same record."""
     teams = teams_of(scope)
     audited = (
         sa.select(audit_samples.c.record_id, sa.func.max(audit_samples.c.label).label("audit_label"))
@@ -107,18 +107,25 @@ def labelled_records(conn: Connection, scope: str) -> Iterator[tuple[int, str, s
         .subquery()
     )
     stmt = (
-        sa.select(records.c.id, records.c.team, records.c.text, records.c.reviewed_label, audited.c.audit_label)
+        sa.select(
+            records.c.id,
+            records.c.team,
+            records.c.text,
+            records.c.reviewed_label,
+            audited.c.audit_label,
+            records.c.source,
+        )
         .outerjoin(audited, audited.c.record_id == records.c.id)
         .where(sa.or_(records.c.reviewed_label.is_not(None), audited.c.audit_label.is_not(None)))
         .order_by(records.c.id)
     )
     if teams is not None:
         stmt = stmt.where(records.c.team.in_(sorted(teams)))
-    for rid, team, text, reviewed, audit in conn.execute(stmt):
+    for rid, team, text, reviewed, audit, source in conn.execute(stmt):
         if audit is not None:
-            yield int(rid), str(team), str(text), str(audit), "audit"
+            yield int(rid), str(team), str(text), str(audit), "audit", source
         else:
-            yield int(rid), str(team), str(text), str(reviewed), "review"
+            yield int(rid), str(team), str(text), str(reviewed), "review", source
 
 
 def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
@@ -137,6 +144,7 @@ def train_bundle(
     out_dir: str,
     version: str,
     rationales: RationaleSpec | None = None,
+    source_offsets: Sequence[str] = (),
 ) -> str:
     """Train and save a bundle (runs in the helper process); returns the bundle's directory."""
     from vocml.train import train
@@ -151,6 +159,7 @@ def train_bundle(
         calibrate=calibrate,
         n_jobs=1,
         rationales=rationales,
+        source_offsets=source_offsets,
     )
     return out_dir
 
@@ -179,8 +188,8 @@ def evaluate_versions(
     assigned = assignments(conn)
     out: dict[str, Any] = {"holdout_percent": holdout_percent}
     if held:
-        texts = [Record(text=text, team=team) for _, team, text, _, _ in held]
-        current_versions = [serving(assigned, team, models.shipped.version) for _, team, _, _, _ in held]
+        texts = [Record(text=text, team=team, source=source) for _, team, text, _, _, source in held]
+        current_versions = [serving(assigned, team, models.shipped.version) for _, team, _, _, _, _ in held]
         current = []
         for rec, version in zip(texts, current_versions, strict=True):
             current.append(models.load(version).classify([rec])[0].label)
@@ -192,7 +201,7 @@ def evaluate_versions(
     out["data"] = {}
     for path in eval_sets:
         rows = read_records(path, require_label=True)
-        recs = [Record(text=r.text) for r in rows]
+        recs = [Record(text=r.text, source=r.source) for r in rows]
         out["data"][path.name if path.parent.name != "real" else f"real/{path.name}"] = compare(
             [p.label for p in current_default.classify(recs)],
             [p.label for p in new_model.classify(recs)],

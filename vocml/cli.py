@@ -36,7 +36,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = args.config if args.config is not None else (DEFAULT_CONFIG if not args.data else None)
     params = {**load_config(config), **_parse_override(args.set or [])}
-    files, calibrate, rationales = load_data_config(config) if config is not None else ([], None, None)
+    files, calibrate, rationales, source_offsets = (
+        load_data_config(config) if config is not None else ([], None, None, [])
+    )
     if args.data:  # files on the command line replace the config's, each at weight 1
         files = [(path, 1.0) for path in args.data]
     if args.calibrate is not None:
@@ -57,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         weights=[weight for _, weight in files],
         calibrate=calibrate,
         rationales=rationales,
+        source_offsets=source_offsets,
     )
     m = card.metrics
     print(f"model {card.version} written to {out}")
@@ -67,6 +70,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(
             f"calibrated on {c['path']} ({c['n']} rows): "
             f"log-loss {c['log_loss_before']:.3f} -> {c['log_loss_after']:.3f}"
+        )
+    for o in m.get("source_offsets", []):
+        shifts = ", ".join(f"{lab} {v:+.2f}" for lab, v in o["offsets"].items())
+        print(
+            f"{o['source']} offsets ({shifts}) fitted on {o['n']} held-out {o['source']} rows: "
+            f"macro-F1 {o['macro_f1_before']:.3f} -> {o['macro_f1_after']:.3f}"
         )
     return 0
 

@@ -84,4 +84,5 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
         intercept=np.asarray(inner.estimator.intercept_, dtype=np.float64),
         beta=float(inner.calibrators[0].beta_),
         window_weight=float(getattr(pipeline, "window_weight_", 0.0)),  # set by vocml.train.train
+        source_offsets={k: list(v) for k, v in getattr(pipeline, "source_offsets_", {}).items()},  # vocml.train
     )

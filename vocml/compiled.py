@@ -10,7 +10,7 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,9 @@ class CompiledModel:
     intercept: np.ndarray
     beta: float  # the temperature calibrator's beta_
     window_weight: float = 0.0  # the share of a long text's best sentence window in its scores (vocml.windows)
+    # per-label log-probability offsets for records of a named source (``call_note``), fitted on that source's
+    # held-out training rows (vocml.train.fit_source_offsets); a record of another source or none gets none
+    source_offsets: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def widths(self) -> list[int]:
@@ -57,6 +60,7 @@ class CompiledModel:
             "lang": self.lang,
             "beta": self.beta,
             "window_weight": self.window_weight,
+            "source_offsets": self.source_offsets,
             "word": _block_meta(self.word),
             "char": _block_meta(self.char),
         }
@@ -90,6 +94,9 @@ class CompiledModel:
             intercept=arrays["intercept"],
             beta=float(meta["beta"]),
             window_weight=float(meta.get("window_weight", 0.0)),  # models before windows have none
+            source_offsets={
+                str(k): [float(x) for x in v] for k, v in meta.get("source_offsets", {}).items()
+            },  # models before 0.12.0 have none
         )
 
 

@@ -111,7 +111,7 @@ def evaluate(
     if missing:
         raise ValueError(f"evaluation needs a label on every row; line {missing[0]} has none")
     texts = [r.text for r in records]
-    raw = classifier.predict_proba(texts)
+    raw = classifier.predict_proba(texts, [r.source for r in records])  # a call note with its source's offsets
     order = [classifier.labels.index(lab) for lab in LABELS]
     proba = raw[:, order]
     y_true = [str(r.label) for r in records]

@@ -32,13 +32,19 @@ class LinearScores:
             np.asarray(X @ W, dtype=np.float64) for X, W in zip(blocks, self.blocks, strict=True)
         )
 
-    def probabilities(self, decision: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities from decision values (the temperature, then a softmax)."""
+    def probabilities(self, decision: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities from decision values (the temperature, then a softmax).
+
+        ``offsets``: log-probability offsets added after the temperature, one row per text (a record's
+        source, :attr:`vocml.compiled.CompiledModel.source_offsets`), or ``None``.
+        """
         if np.all((decision >= 0) & (decision <= 1)) and np.allclose(decision.sum(axis=1), 1.0):
             # what scikit-learn does with decision values that look like probabilities
             logits = self.beta * np.log(decision + 1e-12)
         else:
             logits = self.beta * decision
+        if offsets is not None:
+            logits = logits + offsets
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)

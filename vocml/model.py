@@ -178,6 +178,7 @@ class Classifier:
         self._lang = compiled.lang
         self.window_weight = compiled.window_weight
         self._no_signal = self.labels.index(NO_SIGNAL) if NO_SIGNAL in self.labels else 0
+        self._source_offsets = {k: np.asarray(v, dtype=np.float64) for k, v in compiled.source_offsets.items()}
         self._set_evidence_weights(compiled, widths)
 
     def _set_evidence_weights(self, compiled: CompiledModel, widths: list[int]) -> None:
@@ -256,12 +257,34 @@ class Classifier:
         blocks, hits, _, _, _ = self._blocks(as_texts(texts))
         return sp.hstack(blocks, format="csr"), hits
 
-    def predict_proba(self, texts: Any) -> np.ndarray:
-        """Calibrated probabilities, columns in ``self.labels`` order."""
+    def predict_proba(self, texts: Any, sources: Sequence[str | None] | None = None) -> np.ndarray:
+        """Calibrated probabilities, columns in ``self.labels`` order.
+
+        ``sources``: each text's source (``call_note``, ``customer_comment`` or ``None``), for the model's
+        offsets of a source (:meth:`source_offsets`); ``None`` reads every text as of no named source.
+        """
         texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        return self._scores.probabilities(self._blocks(texts)[3])
+        return self._scores.probabilities(self._blocks(texts)[3], self._offsets(sources, len(texts)))
+
+    @property
+    def source_offsets(self) -> dict[str, dict[str, float]]:
+        """Log-probability offsets (label -> offset) this model adds for a record of each named source:
+        fitted on that source's held-out training rows (:func:`vocml.train.fit_source_offsets`)."""
+        return {k: dict(zip(self.labels, v.tolist(), strict=True)) for k, v in self._source_offsets.items()}
+
+    def _offsets(self, sources: Sequence[str | None] | None, n: int) -> np.ndarray | None:
+        """Each text's offsets by its source (a row of zeros for others), or ``None`` when none applies."""
+        if sources is None or not self._source_offsets:
+            return None
+        if len(sources) != n:
+            raise ValueError(f"got {len(sources)} sources for {n} texts")
+        rows = [self._source_offsets.get(s) if s is not None else None for s in sources]
+        if all(row is None for row in rows):
+            return None
+        zero = np.zeros(len(self.labels))
+        return np.vstack([zero if row is None else row for row in rows])
 
     def decision(self, texts: Any) -> np.ndarray:
         """Decision values before the temperature (each text's averaged with its best sentence
@@ -272,30 +295,42 @@ class Classifier:
         return self._blocks(texts)[3]
 
     def classify(
-        self, items: Any, *, batch_size: int = 2000, ids: Sequence[str | None] | None = None
+        self,
+        items: Any,
+        *,
+        batch_size: int = 2000,
+        ids: Sequence[str | None] | None = None,
+        sources: Sequence[str | None] | None = None,
     ) -> list[Prediction]:
-        """Classify texts, :class:`~vocml.data.Record` objects or dicts with ``text`` (and ``id``).
+        """Classify texts, :class:`~vocml.data.Record` objects or dicts with ``text`` (and ``id``, ``source``).
 
-        A pandas Series of texts works too (its index becomes the ``id``). ``ids``, when given, are
-        the predictions' ids instead (one per item).
+        A pandas Series of texts works too (its index becomes the ``id``). ``ids`` and ``sources``, when
+        given, are the predictions' ids and the texts' sources instead (one per item). A record's source
+        adds the model's offsets for it (:attr:`source_offsets`): a rep's call note is read with the
+        label priors of call notes, not of customers' comments.
         """
-        texts, item_ids = _texts_and_ids(items)
+        texts, item_ids, item_sources = _texts_and_ids(items)
         if ids is None:
             ids = item_ids
         elif len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} items")
         else:
             ids = list(ids)
+        if sources is None:
+            sources = item_sources
+        elif len(sources) != len(texts):
+            raise ValueError(f"got {len(sources)} sources for {len(texts)} items")
         out: list[Prediction] = []
         for lo in range(0, len(texts), batch_size):
-            out.extend(self._classify_batch(texts[lo : lo + batch_size], ids[lo : lo + batch_size]))
+            hi = lo + batch_size
+            out.extend(self._classify_batch(texts[lo:hi], ids[lo:hi], list(sources[lo:hi])))
         return out
 
-    def _classify_batch(self, texts: list[str], ids: list[str | None]) -> list[Prediction]:
+    def _classify_batch(self, texts: list[str], ids: list[str | None], sources: list[str | None]) -> list[Prediction]:
         if not texts:
             return []
         blocks, hits, spans, decision, sentences = self._blocks(texts)
-        proba = self._scores.probabilities(decision)
+        proba = self._scores.probabilities(decision, self._offsets(sources, len(texts)))
         best = proba.argmax(axis=1)
         rows, cols, weights = self._top_word_features(blocks[self._word_block], best)
         # a long text's evidence comes from the sentences that lean most toward its label
@@ -400,24 +435,30 @@ def _evidence(text: str, candidates: list[tuple[float, int, int]]) -> list[Evide
     return out
 
 
-def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None]]:
+def _texts_and_ids(items: Any) -> tuple[list[str], list[str | None], list[str | None]]:
+    """Each item's text, id and source (``None`` where an item has none)."""
     if isinstance(items, str | Record | dict):
         items = [items]
     if hasattr(items, "index") and hasattr(items, "tolist") and not isinstance(items, list | tuple | np.ndarray):
-        return as_texts(items), [str(i) for i in items.index]
+        series = as_texts(items)
+        return series, [str(i) for i in items.index], [None] * len(series)
     texts: list[str] = []
     ids: list[str | None] = []
+    sources: list[str | None] = []
     for item in items if isinstance(items, Iterable) else [items]:
         if isinstance(item, Record):
             texts.append(item.text)
             ids.append(item.id)
+            sources.append(item.source)
         elif isinstance(item, dict):
             texts.append(str(item.get("text") or ""))
             ids.append(None if item.get("id") is None else str(item["id"]))
+            sources.append(None if item.get("source") is None else str(item["source"]))
         else:
             texts.append(item if isinstance(item, str) else str(item))
             ids.append(None)
-    return texts, ids
+            sources.append(None)
+    return texts, ids, sources
 
 
 __all__ = ["LABELS", "Classifier", "Evidence", "Prediction", "build_pipeline", "DEFAULT_PARAMS"]

@@ -62,19 +62,20 @@ def _worker_model() -> Classifier:
     return _WORKER_MODEL
 
 
-def _classify_in_worker(texts: list[str], ids: list[str]) -> list[str]:
-    return _lines(_worker_model(), texts, ids)
+def _classify_in_worker(texts: list[str], ids: list[str], sources: list[str | None]) -> list[str]:
+    return _lines(_worker_model(), texts, ids, sources)
 
 
-def predict_in_worker(texts: list[str]) -> list[Prediction]:
-    """Predictions for ``texts`` from the model :func:`init_worker` loaded in this process."""
-    return _worker_model().classify(texts)
+def predict_in_worker(texts: list[str], sources: list[str | None] | None = None) -> list[Prediction]:
+    """Predictions for ``texts`` (with their sources, when known) from the model :func:`init_worker`
+    loaded in this process."""
+    return _worker_model().classify(texts, sources=sources)
 
 
-def _lines(model: Classifier, texts: list[str], ids: list[str]) -> list[str]:
+def _lines(model: Classifier, texts: list[str], ids: list[str], sources: list[str | None]) -> list[str]:
     """Classify and serialise in one place (in the worker, so the parent only writes lines)."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    lines = [dumps(pred, option=newline).decode() for pred in model.classify(texts, ids=ids)]
+    lines = [dumps(pred, option=newline).decode() for pred in model.classify(texts, ids=ids, sources=sources)]
     _settle_heap()
     return lines
 
@@ -177,9 +178,9 @@ def classify_stream(
                 out.write(next(it))
         advance()
 
-    def work_of(batch: list[Record | DataError]) -> tuple[list[str], list[str]]:
+    def work_of(batch: list[Record | DataError]) -> tuple[list[str], list[str], list[str | None]]:
         good = [item for item in batch if isinstance(item, Record)]
-        return [r.text for r in good], [_row_id(r) for r in good]
+        return [r.text for r in good], [_row_id(r) for r in good], [r.source for r in good]
 
     if workers <= 1:
         if model is None:
@@ -216,12 +217,12 @@ def classify_stream(
         with pool:
             pending: deque[tuple[list[Record | DataError], Future[list[str]] | list[str]]] = deque()
             for batch in _batches(rows, batch_size):
-                texts, ids = work_of(batch)
+                texts, ids, sources = work_of(batch)
                 queued = sum(1 for _, r in pending if isinstance(r, Future) and not r.done())
                 if queued < 2 * helpers:
-                    pending.append((batch, pool.submit(_classify_in_worker, texts, ids)))
+                    pending.append((batch, pool.submit(_classify_in_worker, texts, ids, sources)))
                 else:
-                    pending.append((batch, _lines(model, texts, ids)))
+                    pending.append((batch, _lines(model, texts, ids, sources)))
                 # write what is ready, in input order; never hold more than a few batches
                 while pending and (len(pending) > 2 * helpers + 2 or _ready(pending[0][1])):
                     done_batch, result = pending.popleft()

@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold
 from vocml import __version__
 from vocml.bundle import now_iso, numeric_versions, runtime_versions, save_bundle, sha256_file
 from vocml.card import DEFAULT_THRESHOLD, ModelCard
-from vocml.data import LABELS, Record, json_lines, read_records, validate_row
+from vocml.data import LABELS, SOURCES, Record, json_lines, read_records, validate_row
 from vocml.errors import ConfigError, DataError
 from vocml.evaluate import score
 from vocml.model import DEFAULT_PARAMS, Classifier, build_pipeline
@@ -87,6 +87,7 @@ class DataConfig(NamedTuple):
     files: list[tuple[Path, float]]  # training files and their weights
     calibrate: Path | None  # the held-out file the temperature is fitted on
     rationales: RationaleSpec | None  # readers' marked phrases in the training texts (vocml.rationales)
+    source_offsets: list[str] = []  # sources whose label priors get their own offsets (fit_source_offsets)
 
 
 def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
@@ -94,15 +95,20 @@ def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
 
     Paths are relative to the config file. ``train = [{path = "real/train.jsonl", weight = 1.0}, ...]``,
     ``calibrate = "real/dev.jsonl"``,
-    ``rationales = {path = "real/rationales.jsonl", weight = 1.0, rest_weight = 0.3}``.
+    ``rationales = {path = "real/rationales.jsonl", weight = 1.0, rest_weight = 0.3}``,
+    ``source_offsets = ["call_note"]``.
     """
     table = _read_toml(path).get("data", {})
     base = Path(path).resolve().parent
-    unknown = set(table) - {"train", "calibrate", "rationales"}
+    unknown = set(table) - {"train", "calibrate", "rationales", "source_offsets"}
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {', '.join(sorted(unknown))} in [data] of {path}; use train, calibrate and rationales"
+            f"unknown key(s) {', '.join(sorted(unknown))} in [data] of {path}; "
+            "use train, calibrate, rationales and source_offsets"
         )
+    sources = table.get("source_offsets", [])
+    if not isinstance(sources, list) or any(s not in SOURCES for s in sources):
+        raise ConfigError(f"[data] source_offsets in {path} lists sources of the data contract: {', '.join(SOURCES)}")
     files = []
     for entry in table.get("train", []):
         if not isinstance(entry, dict) or "path" not in entry:
@@ -123,7 +129,7 @@ def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
         spec = RationaleSpec(base / marks["path"], **{k: float(v) for k, v in marks.items() if k != "path"})
         if not spec.weight > 0 or spec.rest_weight < 0:
             raise ConfigError(f"[data] rationales in {path}: weight must be above 0 and rest_weight 0 or more")
-    return DataConfig(files, base / calibrate if calibrate else None, spec)
+    return DataConfig(files, base / calibrate if calibrate else None, spec, list(sources))
 
 
 def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
@@ -192,6 +198,112 @@ def cross_validate(
     return metrics
 
 
+def _fold_logits(
+    params: dict[str, Any],
+    X: list[str],
+    y: list[str],
+    w: np.ndarray,
+    X_held: list[str],
+    calibrate: Sequence[Record],
+) -> tuple[np.ndarray, list[str]]:
+    """Train as the shipped model is trained (temperature on ``calibrate`` when given) and return the
+    held-out texts' log-probabilities up to a constant (``beta * z``), with the label order."""
+    pipeline = build_pipeline(params)
+    pipeline.fit(X, y, clf__sample_weight=w)
+    pipeline.window_weight_ = WINDOW_WEIGHT
+    if calibrate:
+        recalibrate(pipeline, calibrate)
+    clf = Classifier(pipeline)
+    return clf.decision(X_held) * clf.compiled.beta, list(clf.labels)
+
+
+def fit_source_offsets(
+    source: str,
+    sources: Sequence[str | None],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    weights: np.ndarray,
+    owners: np.ndarray,
+    *,
+    params: dict[str, Any],
+    calibrate: Sequence[Record] = (),
+    folds: int = 2,
+    seed: int = DEFAULT_SEED,
+    n_jobs: int = 2,
+) -> dict[str, Any]:
+    """Per-label log-probability offsets for the records of ``source``, fitted on that source's rows held out.
+
+    The model's label priors are those of the texts it mostly learns from (customers' comments, most of them
+    without an approach); a rep's call note is a different stream. ``sources`` are the gold rows' sources
+    (the first ``len(sources)`` of ``texts``); ``owners`` gives, for each row of ``texts``, the gold row it
+    comes from (itself, or the text of a marked sentence; -1 for a silver row). Each of ``folds`` stratified
+    parts of the gold rows of ``source`` is held out in turn, with every row they own, while the model is
+    trained on everything else, and the offsets
+    ``b`` minimise the held-out rows' log-loss of ``softmax(beta * z + b)``. The model shipped adds ``b`` to
+    a record of that source (:attr:`vocml.model.Classifier.source_offsets`).
+
+    Returns:
+        ``{"source", "n", "folds", "offsets": {label: b}, "log_loss_before", "log_loss_after",
+        "macro_f1_before", "macro_f1_after"}`` (the held-out figures, without and with the offsets).
+
+    Raises:
+        DataError: when a label has fewer than ``folds`` rows of ``source``.
+    """
+    from scipy.optimize import minimize
+
+    rows = np.flatnonzero(np.asarray([s == source for s in sources], dtype=bool))
+    labels = list(labels)
+    y_src = np.asarray([labels[i] for i in rows])
+    counts = {lab: int((y_src == lab).sum()) for lab in LABELS}
+    if min(counts.values()) < max(folds, 2):
+        raise DataError(
+            f"offsets for {source} need at least {max(folds, 2)} training rows of that source per label; "
+            f"got {counts}: add labelled {source} rows or drop it from [data] source_offsets"
+        )
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    jobs = []
+    held_parts = []
+    for _, held_idx in splitter.split(rows, y_src):
+        held = rows[held_idx]
+        keep = ~np.isin(owners, held)
+        held_parts.append(held)
+        jobs.append(
+            delayed(_fold_logits)(
+                params,
+                [t for t, k in zip(texts, keep, strict=True) if k],
+                [lab for lab, k in zip(labels, keep, strict=True) if k],
+                weights[keep],
+                [texts[i] for i in held],
+                list(calibrate),
+            )
+        )
+    results = Parallel(n_jobs=n_jobs)(jobs)
+    order = results[0][1]
+    logits = np.vstack([z for z, _ in results])
+    y = np.asarray([order.index(labels[i]) for held in held_parts for i in held])
+
+    def loss(b: np.ndarray) -> float:
+        z = logits + b
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    fitted = minimize(loss, np.zeros(len(order)), method="BFGS")
+    b = fitted.x - fitted.x.mean()  # a softmax ignores a shift common to every label
+    before = score([order[i] for i in y], [order[i] for i in logits.argmax(axis=1)])
+    after = score([order[i] for i in y], [order[i] for i in (logits + b).argmax(axis=1)])
+    return {
+        "source": source,
+        "n": int(len(y)),
+        "folds": folds,
+        "offsets": {lab: round(float(v), 6) for lab, v in zip(order, b, strict=True)},
+        "log_loss_before": round(loss(np.zeros(len(order))), 4),
+        "log_loss_after": round(loss(b), 4),
+        "macro_f1_before": before["macro_f1"],
+        "macro_f1_after": after["macro_f1"],
+    }
+
+
 def train(
     data: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str] | None = None,
@@ -208,6 +320,7 @@ def train(
     weights: Sequence[float] | None = None,
     calibrate: str | os.PathLike[str] | None = None,
     rationales: RationaleSpec | None = None,
+    source_offsets: Sequence[str] = (),
 ) -> tuple[Classifier, ModelCard]:
     """Train on gold files (plus weighted silver files), cross-validate, and save a bundle.
 
@@ -228,6 +341,8 @@ def train(
         rationales: readers' marked phrases in the training texts; the sentences holding them (and, at
             a lower weight, the same texts' other sentences as no_signal) join the training rows
             (:mod:`vocml.rationales`).
+        source_offsets: sources (``call_note``) whose records get their own label offsets, fitted on their
+            training rows held out in two folds (:func:`fit_source_offsets`; trains the model twice more).
 
     Returns:
         The fitted classifier and its card.
@@ -308,15 +423,40 @@ def train(
             extra=extra,
         )
     e_texts, e_labels, e_weights = _extra_rows(extra, range(len(gold)))
+    owners = np.concatenate(
+        [
+            np.arange(len(gold)),
+            np.full(len(s_records), -1),
+            np.repeat(np.arange(len(gold)), [len(rows[0]) for rows in extra] if extra else 0),
+        ]
+    ).astype(np.int64)
     texts = [r.text for r in gold] + [r.text for r in s_records] + e_texts
     labels = [str(r.label) for r in gold] + [str(r.label) for r in s_records] + e_labels
     fit_weights = np.concatenate([np.asarray(row_weights), np.asarray(s_conf) * silver_weight, e_weights])
+    held_out = read_records(calibrate, require_label=True) if calibrate is not None else []
+    offsets = [
+        fit_source_offsets(
+            source,
+            [r.source for r in gold],
+            texts,
+            labels,
+            fit_weights,
+            owners,
+            params=merged,
+            calibrate=held_out,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+        for source in source_offsets
+    ]
+    if offsets:
+        metrics["source_offsets"] = offsets
     pipeline = build_pipeline(merged)
     pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
     pipeline.window_weight_ = WINDOW_WEIGHT  # long texts are scored by their sentence windows too
+    pipeline.source_offsets_ = {o["source"]: [o["offsets"][c] for c in pipeline.classes_] for o in offsets}
     calibration: dict[str, Any] = {}
     if calibrate is not None:
-        held_out = read_records(calibrate, require_label=True)
         calibration = recalibrate(pipeline, held_out)
         calibration["path"] = _display(calibrate)
         calibration["sha256"] = sha256_file(calibrate)

@@ -73,7 +73,7 @@ def main() -> None:
         for r, p in zip(pool, preds, strict=True)
     ]
     candidates.sort(key=lambda c: c["confidence"])
-    files, _, rationales = load_data_config(ROOT / "data/train.toml")
+    files, _, rationales, _ = load_data_config(ROOT / "data/train.toml")
     params = load_config(ROOT / "data/train.toml")  # the shipped recipe's pipeline settings
 
     def retrain(chosen: list[dict], name: str) -> tuple[float, float | None]:

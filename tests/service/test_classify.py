@@ -29,7 +29,7 @@ def test_classify_returns_library_predictions_in_order(real_client: Any, shipped
     body = r.json()
     assert body["model"] == {"version": shipped_model.version, "by_team": {}}
     assert [res["id"] for res in body["results"]] == ["a", "b", None]
-    expected = [p.to_dict() for p in shipped_model.classify([i["text"] for i in items])]
+    expected = [p.to_dict() for p in shipped_model.classify(items)]  # each item with its source
     for res, exp, item in zip(body["results"], expected, items, strict=True):
         assert set(res) == FIELDS
         assert res["label"] == exp["label"]
@@ -42,6 +42,24 @@ def test_classify_returns_library_predictions_in_order(real_client: Any, shipped
     from service.schemas import ClassifyOut
 
     assert ClassifyOut.model_validate(body).model_dump(mode="json") == body
+
+
+def test_a_call_note_is_classified_with_its_source_offsets(
+    make_client: Any, sqlite_settings: Any, call_note_bundle: Any, helpers: Any
+) -> None:
+    """A CRM integration sends rep notes as ``call_note``: they are read with the call-note offsets."""
+    from vocml.bundle import load_model
+    from vocml.data import Record
+
+    model = load_model(call_note_bundle)
+    client = make_client(sqlite_settings, model)
+    text = "Asked about their goals first, then walked them through the two plans."
+    items = [{"text": text, "source": "call_note"}, {"text": text, "source": "customer_comment"}, {"text": text}]
+    r = client.post("/v1/classify", json={"items": items}, headers=helpers.make_tokens(client)["uploader"])
+    assert r.status_code == 200, r.text
+    note, comment, plain = (res["scores"] for res in r.json()["results"])
+    assert note == model.classify([Record(text=text, source="call_note")])[0].scores
+    assert comment == plain == model.classify([text])[0].scores != note
 
 
 def test_classify_stores_nothing(client: Any, tokens: Any) -> None:

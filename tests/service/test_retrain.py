@@ -37,12 +37,12 @@ def test_an_audit_label_wins_over_a_correction_of_the_same_record(client: Any, t
     assert r.status_code == 200, r.text
     engine = client.app.state.engine
     with engine.connect() as conn:
-        emea = {rid: (label, kind) for rid, team, _, label, kind in labelled_records(conn, "EMEA")}
+        emea = {rid: (label, kind) for rid, team, _, label, kind, _ in labelled_records(conn, "EMEA")}
         every = list(labelled_records(conn, "*"))
     assert set(emea) == set(ids)
     assert emea[first] == ("no_signal", "audit")
     assert sum(kind == "review" for _, kind in emea.values()) == len(ids) - 1
-    assert {team for _, team, _, _, _ in every} == {"EMEA", "NA"}
+    assert {team for _, team, _, _, _, _ in every} == {"EMEA", "NA"}
 
 
 def test_weights_out_of_range_are_refused_with_the_fix() -> None:

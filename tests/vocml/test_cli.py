@@ -63,6 +63,27 @@ def test_classify_with_two_workers_matches_one(tiny_bundle: Path, tmp_path: Path
     assert [r["line"] for r in rows if "error" in r] == [i + 2 for i in range(50) if i % 9 == 4]
 
 
+def test_classify_reads_each_row_with_its_source(call_note_bundle: Path, tmp_path: Path) -> None:
+    """A call note in the file gets the model's call-note offsets, in this process and in the helpers."""
+    from vocml.bundle import load_model
+    from vocml.data import Record
+
+    text = "Asked about their goals first, then walked them through the two plans."
+    rows = [{"id": f"r{i}", "text": text, **({"source": "call_note"} if i % 2 else {})} for i in range(12)]
+    src = _write(tmp_path / "in.jsonl", [json.dumps(r) for r in rows])
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    main(["classify", str(src), "-o", str(one), "--model", str(call_note_bundle), "--batch-size", "5", "-q"])
+    main(
+        ["classify", str(src), "-o", str(two), "--model", str(call_note_bundle), "--batch-size", "2", "--workers", "2"]
+    )
+    assert one.read_text() == two.read_text()
+    out = [json.loads(line) for line in one.read_text().splitlines()]
+    model = load_model(call_note_bundle)
+    note, comment = model.classify([Record(text=text, source="call_note"), Record(text=text)])
+    assert note.scores != comment.scores
+    assert [r["scores"] for r in out] == [note.scores if i % 2 else comment.scores for i in range(12)]
+
+
 def test_classify_helpers_load_the_bundle_where_fork_is_unavailable(
     tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -213,3 +213,32 @@ def test_a_no_signal_label_shows_no_evidence(shipped_model: Classifier) -> None:
     )
     assert quiet.label == "no_signal" and quiet.evidence == []
     assert loud.label == "pitch_first" and loud.evidence
+
+
+def test_a_call_note_is_read_with_its_source_offsets(call_note_bundle: Path, tmp_path: Path) -> None:
+    """A record's source adds the model's offsets for it after the temperature; other sources get none."""
+    model = load_model(call_note_bundle)
+    offsets = model.source_offsets["call_note"]
+    text = "Asked about their goals first, then walked them through the two plans."
+    plain = model.predict_proba([text])[0]
+    logits = np.log(plain) + np.array([offsets[lab] for lab in model.labels])
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    note = model.classify([Record(text=text, source="call_note")])[0]
+    assert [note.scores[lab] for lab in model.labels] == pytest.approx(expected.tolist(), abs=2e-6)
+    np.testing.assert_allclose(model.predict_proba([text], ["call_note"])[0], expected, atol=1e-9)
+    assert model.classify([{"text": text, "source": "call_note"}])[0] == note
+    assert model.classify([text], sources=["call_note"])[0] == note
+    for other in (Record(text=text, source="customer_comment"), Record(text=text), text):
+        assert model.classify([other])[0].scores == model.classify([text])[0].scores
+    with pytest.raises(ValueError, match="2 sources for 1 items"):
+        model.classify([text], sources=["call_note", None])
+    copy = tmp_path / "copy"
+    shutil.copytree(call_note_bundle, copy)
+    assert load_model(copy).classify([Record(text=text, source="call_note")])[0] == note  # saved with the model
+
+
+def test_models_without_offsets_read_every_source_alike(tiny_bundle: Path) -> None:
+    model = load_model(tiny_bundle)
+    assert model.source_offsets == {}
+    text = "They pushed the premium plan before asking anything."
+    assert model.classify([Record(text=text, source="call_note")])[0].scores == model.classify([text])[0].scores
