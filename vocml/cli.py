@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -306,10 +307,13 @@ def run() -> None:
 
     Once scikit-learn and spaCy are loaded, freeing every module and object at exit takes about
     0.4 s, longer than classifying a few thousand texts. By the time :func:`main` returns, output
-    files are closed; the standard streams and logging are flushed here. Errors (exceptions,
+    files are closed; exit hooks run and the standard streams and logging are flushed here. Errors (exceptions,
     argparse's exits) leave the normal way.
     """
     code = main()
+    # the exit hooks still run (cheap): joblib's, after training's folds, stop its worker pool and remove its
+    # temporary folder, else its resource tracker warns of leaked semaphores and folders
+    atexit._run_exitfuncs()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
