@@ -113,18 +113,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, test_recipe: tuple[Path, Path]) -> Settings:
     return Settings(
         database_url=database_url,
         spool_dir=tmp_path / "spool",
         batch_stale_seconds=0.0,
         poll_seconds=0.05,
         bootstrap_draws=100,
+        models_dir=tmp_path / "models",  # a retrain a test starts by the way writes here, never to var/
+        retrain_recipe=test_recipe[0],
+        retrain_eval_sets=(test_recipe[1],),
     )
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
+def sqlite_settings(tmp_path: Path, test_recipe: tuple[Path, Path]) -> Settings:
     """SQLite only (large or timing-sensitive tests)."""
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'vocml.db'}",
@@ -132,7 +135,18 @@ def sqlite_settings(tmp_path: Path) -> Settings:
         batch_stale_seconds=0.0,
         poll_seconds=0.05,
         bootstrap_draws=100,
+        models_dir=tmp_path / "models",  # a retrain a test starts by the way writes here, never to var/
+        retrain_recipe=test_recipe[0],
+        retrain_eval_sets=(test_recipe[1],),
     )
+
+
+@pytest.fixture(scope="session")
+def test_recipe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tiny recipe every test's settings retrain from: a test that starts a retrain by the way (the API
+    fuzzer, access checks) must not train the shipped recipe's full model in the background for the rest of
+    the run."""
+    return tiny_recipe(tmp_path_factory.mktemp("recipe"))
 
 
 class Tokens(dict[str, dict[str, str]]):
