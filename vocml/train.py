@@ -132,11 +132,21 @@ def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
     return DataConfig(files, base / calibrate if calibrate else None, spec, list(sources))
 
 
-def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
+def _fold_model(
+    params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, calibrate: Sequence[Record] = ()
+) -> Classifier:
+    """A model fitted on one fold's rows as the shipped one is (sentence windows; its temperature fitted on
+    ``calibrate`` when given)."""
     pipeline = build_pipeline(params)
     pipeline.fit(X, y, clf__sample_weight=w)
     pipeline.window_weight_ = WINDOW_WEIGHT  # scored as the shipped model scores
-    clf = Classifier(pipeline)
+    if calibrate:
+        recalibrate(pipeline, calibrate)
+    return Classifier(pipeline)
+
+
+def _fit_predict(params: dict[str, Any], X: list[str], y: list[str], w: np.ndarray, X_test: list[str]) -> np.ndarray:
+    clf = _fold_model(params, X, y, w)
     proba = clf.predict_proba(X_test)
     return proba[:, [clf.labels.index(lab) for lab in LABELS]]
 
@@ -206,14 +216,9 @@ def _fold_logits(
     X_held: list[str],
     calibrate: Sequence[Record],
 ) -> tuple[np.ndarray, list[str]]:
-    """Train as the shipped model is trained (temperature on ``calibrate`` when given) and return the
-    held-out texts' log-probabilities up to a constant (``beta * z``), with the label order."""
-    pipeline = build_pipeline(params)
-    pipeline.fit(X, y, clf__sample_weight=w)
-    pipeline.window_weight_ = WINDOW_WEIGHT
-    if calibrate:
-        recalibrate(pipeline, calibrate)
-    clf = Classifier(pipeline)
+    """The held-out texts' log-probabilities up to a constant (``beta * z``) under a fold's model
+    (:func:`_fold_model`), with the label order."""
+    clf = _fold_model(params, X, y, w, calibrate)
     return clf.decision(X_held) * clf.compiled.beta, list(clf.labels)
 
 
