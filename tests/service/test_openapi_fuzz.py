@@ -25,12 +25,19 @@ ADMIN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def api(tmp_path_factory: pytest.TempPathFactory, test_recipe: tuple[Path, Path]) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     path: Path = tmp_path_factory.mktemp("fuzz")
     app = create_app(
-        Settings(database_url=f"sqlite:///{path / 'v.db'}", spool_dir=path / "spool", poll_seconds=0.05),
+        Settings(
+            database_url=f"sqlite:///{path / 'v.db'}",
+            spool_dir=path / "spool",
+            poll_seconds=0.05,
+            models_dir=path / "models",  # a retrain the fuzzer starts trains the tiny recipe here, not into var/
+            retrain_recipe=test_recipe[0],
+            retrain_eval_sets=(test_recipe[1],),
+        ),
         classifier=FakeClassifier(),
     )
     with TestClient(app) as client:  # runs the lifespan: the engine, the model and the worker stay up
