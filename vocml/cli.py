@@ -38,7 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = args.config if args.config is not None else (DEFAULT_CONFIG if not args.data else None)
     params = {**load_config(config), **_parse_override(args.set or [])}
     files, calibrate, rationales, source_offsets = (
-        load_data_config(config) if config is not None else ([], None, None, [])
+        load_data_config(config) if config is not None else ([], None, None, ())
     )
     if args.data:  # files on the command line replace the config's, each at weight 1
         files = [(path, 1.0) for path in args.data]

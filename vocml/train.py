@@ -87,7 +87,7 @@ class DataConfig(NamedTuple):
     files: list[tuple[Path, float]]  # training files and their weights
     calibrate: Path | None  # the held-out file the temperature is fitted on
     rationales: RationaleSpec | None  # readers' marked phrases in the training texts (vocml.rationales)
-    source_offsets: list[str] = []  # sources whose label priors get their own offsets (fit_source_offsets)
+    source_offsets: tuple[str, ...] = ()  # sources whose label priors get their own offsets (fit_source_offsets)
 
 
 def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
@@ -129,7 +129,7 @@ def load_data_config(path: str | os.PathLike[str]) -> DataConfig:
         spec = RationaleSpec(base / marks["path"], **{k: float(v) for k, v in marks.items() if k != "path"})
         if not spec.weight > 0 or spec.rest_weight < 0:
             raise ConfigError(f"[data] rationales in {path}: weight must be above 0 and rest_weight 0 or more")
-    return DataConfig(files, base / calibrate if calibrate else None, spec, list(sources))
+    return DataConfig(files, base / calibrate if calibrate else None, spec, tuple(sources))
 
 
 def _fold_model(

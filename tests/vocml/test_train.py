@@ -143,7 +143,7 @@ def test_offsets_need_rows_of_every_label_from_that_source(tmp_path: Path) -> No
 def test_recipe_names_sources_of_the_data_contract(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[data]\ntrain = [{path = "a.jsonl"}]\nsource_offsets = ["call_note"]\n', encoding="utf-8")
-    assert load_data_config(good).source_offsets == ["call_note"]
+    assert load_data_config(good).source_offsets == ("call_note",)
     bad = tmp_path / "bad.toml"
     bad.write_text('[data]\ntrain = [{path = "a.jsonl"}]\nsource_offsets = ["email"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="source_offsets .* call_note, customer_comment"):
