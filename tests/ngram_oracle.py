@@ -94,7 +94,8 @@ def pipeline_proba(pipeline: Any, texts: list[str]) -> np.ndarray:
 
     features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
     inner = clf.calibrated_classifiers_[0]
-    z = np.asarray(inner.estimator.decision_function(features.transform(texts)), dtype=np.float64)
+    transform = pipeline[:-1].transform  # the features and their scaling
+    z = np.asarray(inner.estimator.decision_function(transform(texts)), dtype=np.float64)
     weight = float(getattr(pipeline, "window_weight_", 0.0))
     owner, window_texts = [], []
     if weight:
@@ -104,7 +105,7 @@ def pipeline_proba(pipeline: Any, texts: list[str]) -> np.ndarray:
                 owner.append(i)
                 window_texts.append(text[a:b])
     if window_texts:
-        zw = np.asarray(inner.estimator.decision_function(features.transform(window_texts)), dtype=np.float64)
+        zw = np.asarray(inner.estimator.decision_function(transform(window_texts)), dtype=np.float64)
         z = mix(z, zw, np.asarray(owner), weight, list(clf.classes_).index("no_signal"))
     logits = float(inner.calibrators[0].beta_) * z
     logits -= logits.max(axis=1, keepdims=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 from vocml.compiled import CompiledModel
 from vocml.errors import ConfigError, NotTrainedError
-from vocml.features import CueVectorizer, WordCharVectorizer
+from vocml.features import CueVectorizer, LabelRatioScaler, WordCharVectorizer
 from vocml.ngrams import NgramBlock
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ def check_pipeline(pipeline: Pipeline) -> None:
         "features__word__binary must be False": bool(getattr(word, "binary", True)),
         "features__char must be a WordCharVectorizer": not isinstance(char, WordCharVectorizer),
         "features__cues must be a CueVectorizer": not isinstance(named["cues"], CueVectorizer),
+        "scale must be a LabelRatioScaler or 'passthrough'": pipeline.named_steps.get("scale", "passthrough")
+        not in ("passthrough", None)
+        and not isinstance(pipeline.named_steps["scale"], LabelRatioScaler),
         "clf__method must be 'temperature'": getattr(clf, "method", None) != "temperature",
         "clf__ensemble must be False": getattr(clf, "ensemble", True) is not False,
     }
@@ -70,6 +73,9 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
         raise NotTrainedError("the pipeline is not fitted; train it with `vocml train` first")
     inner = inners[0]
     coef = np.asarray(inner.estimator.coef_, dtype=np.float64)
+    scaler = pipeline.named_steps.get("scale")
+    if isinstance(scaler, LabelRatioScaler):  # scaled columns times coefficients = columns times scaled coefficients
+        coef = coef * scaler.scale_
     if len(inners) != 1 or coef.shape[0] != len(clf.classes_) or len(clf.classes_) < 3:
         raise ConfigError(f"the model needs one calibrated classifier over three labels; got {list(clf.classes_)}")
     char = named["char"]

@@ -42,7 +42,7 @@ RELATIVE_EVIDENCE_WEIGHT = 0.3  # phrases weaker than this share of the stronges
 
 
 def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
-    """Return the unfitted pipeline: features -> calibrated logistic regression.
+    """Return the unfitted pipeline: features -> label-ratio scaling -> calibrated logistic regression.
 
     Args:
         params: overrides in scikit-learn's ``step__param`` names (e.g. ``clf__estimator__C``).
@@ -54,11 +54,12 @@ def build_pipeline(params: dict[str, Any] | None = None) -> Pipeline:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from vocml.features import build_features
+    from vocml.features import LabelRatioScaler, build_features
 
     pipeline = Pipeline(
         [
             ("features", build_features()),
+            ("scale", LabelRatioScaler()),
             (
                 "clf",
                 CalibratedClassifierCV(

@@ -138,7 +138,7 @@ def _fold_model(
     """A model fitted on one fold's rows as the shipped one is (sentence windows; its temperature fitted on
     ``calibrate`` when given)."""
     pipeline = build_pipeline(params)
-    pipeline.fit(X, y, clf__sample_weight=w)
+    pipeline.fit(X, y, scale__sample_weight=w, clf__sample_weight=w)
     pipeline.window_weight_ = WINDOW_WEIGHT  # scored as the shipped model scores
     if calibrate:
         recalibrate(pipeline, calibrate)
@@ -457,7 +457,7 @@ def train(
     if offsets:
         metrics["source_offsets"] = offsets
     pipeline = build_pipeline(merged)
-    pipeline.fit(texts, labels, clf__sample_weight=fit_weights)
+    pipeline.fit(texts, labels, scale__sample_weight=fit_weights, clf__sample_weight=fit_weights)
     pipeline.window_weight_ = WINDOW_WEIGHT  # long texts are scored by their sentence windows too
     pipeline.source_offsets_ = {o["source"]: [o["offsets"][c] for c in pipeline.classes_] for o in offsets}
     calibration: dict[str, Any] = {}

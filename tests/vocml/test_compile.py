@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.preprocessing import MaxAbsScaler
 
 from tests.ngram_oracle import CORPUS, LONG, TEXTS, pipeline_proba
 from vocml.compile import compile_pipeline
@@ -46,11 +47,29 @@ def test_shipped_model_matches_its_pipeline(shipped_model: Classifier) -> None:
         ({"features__char": "drop"}, "word, char and cues"),
         ({"features__word__stop_words": "english"}, "stop_words"),
         ({"clf__method": "sigmoid"}, "clf__method"),
+        ({"scale": MaxAbsScaler()}, "LabelRatioScaler"),
     ],
 )
 def test_settings_without_a_compiled_form_are_refused_before_training(params: dict, named: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=named):
         build_pipeline(params)
+
+
+def test_the_label_ratio_scaling_is_folded_into_the_coefficients(tiny_records) -> None:  # type: ignore[no-untyped-def]
+    texts, labels = [r.text for r in tiny_records], [r.label for r in tiny_records]
+    plain = build_pipeline({"scale": "passthrough", "features__char__min_df": 1, "clf__cv": 3}).fit(texts, labels)
+    scaled = build_pipeline({"features__char__min_df": 1, "clf__cv": 3}).fit(texts, labels)
+    scale = scaled.named_steps["scale"].scale_
+    assert scale.std() > 0  # the columns are scaled by default
+    coef = scaled.named_steps["clf"].calibrated_classifiers_[0].estimator.coef_
+    np.testing.assert_allclose(compile_pipeline(scaled).coef, coef * scale)
+    unscaled = plain.named_steps["clf"].calibrated_classifiers_[0].estimator.coef_
+    np.testing.assert_allclose(compile_pipeline(plain).coef, unscaled)  # 'passthrough': as fitted
+    for pipeline in (plain, scaled):
+        sample = [*CORPUS[:3], LONG]
+        np.testing.assert_allclose(
+            Classifier(pipeline).predict_proba(sample), pipeline_proba(pipeline, sample), rtol=1e-6, atol=1e-9
+        )
 
 
 def test_an_unfitted_pipeline_does_not_compile() -> None:

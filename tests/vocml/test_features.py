@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -15,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from vocml.features import CueVectorizer, WordCharVectorizer, build_features
+from vocml.features import CueVectorizer, LabelRatioScaler, WordCharVectorizer, build_features
 
 TEXTS = [
     "Nobody asked what we needed; 20% off if we sign today.",
@@ -124,3 +125,49 @@ def test_word_char_vectorizer_equals_sklearn_char_wb(texts: list[str]) -> None:
     assert abs(fitted.transform(texts) - reference.transform(texts)).max() < 1e-6
     for text in texts:
         assert abs(fitted.transform([text]) - reference.transform([text])).max() < 1e-6
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # array-API checks: not set up here
+def test_label_ratio_scaler_meets_the_estimator_contract() -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    failed = [r["check_name"] for r in check_estimator(LabelRatioScaler(), on_fail=None) if r["status"] == "failed"]
+    assert failed == []
+
+
+def test_label_ratio_scaler_weighs_a_column_by_how_unevenly_it_falls_across_labels() -> None:
+    # column 0 in every row; column 1 only in the pitch-first rows; column 2 in two rows
+    X = sp.csr_matrix(np.array([[1, 1, 0], [2, 1, 0], [1, 0, 3], [1, 0, 0], [1, 0, 1], [1, 0, 0]], dtype=float))
+    y = ["pitch_first", "pitch_first", "needs_first", "needs_first", "no_signal", "no_signal"]
+    scale = LabelRatioScaler(beta=1.0).fit(X, y).scale_
+    assert scale[1] > 3 * scale[0]  # one label's column counts more than a column every label has
+
+    def by_hand(weights: list[float]) -> list[float]:  # the definition, one column and label at a time
+        present = X.toarray() != 0
+        out = []
+        for col in range(3):
+            ratios = []
+            for label in set(y):
+                mine = [i for i, lab in enumerate(y) if lab == label]
+                rest = [i for i in range(6) if i not in mine]
+                p = [1 + sum(weights[i] * present[i, c] for i in mine) for c in range(3)]
+                q = [1 + sum(weights[i] * present[i, c] for i in rest) for c in range(3)]
+                ratios.append(abs(np.log(p[col] / sum(p)) - np.log(q[col] / sum(q))))
+            out.append(max(ratios))
+        return out
+
+    np.testing.assert_allclose(scale, by_hand([1.0] * 6))
+    assert np.all(LabelRatioScaler(beta=0.0).fit(X, y).scale_ == 1.0)  # beta 0: every column as it is
+    half = LabelRatioScaler(beta=0.5).fit(X, y)
+    np.testing.assert_allclose(half.scale_, np.sqrt(scale))
+    np.testing.assert_allclose(half.transform(X).toarray(), X.toarray() * np.sqrt(scale))
+    # rows' weights count as the model's sample weights do: a row of weight 0 counts for nothing
+    weights = [1.0, 0.0, 1.0, 2.0, 1.0, 1.0]
+    weighted = LabelRatioScaler(beta=1.0).fit(X, y, sample_weight=weights).scale_
+    np.testing.assert_allclose(weighted, by_hand(weights))
+    assert not np.allclose(weighted, scale)
+
+
+def test_label_ratio_scaler_refuses_a_negative_power() -> None:
+    with pytest.raises(ValueError, match="beta >= 0"):
+        LabelRatioScaler(beta=-1.0).fit(sp.csr_matrix(np.eye(3)), ["a", "b", "c"])

@@ -21,8 +21,10 @@ def tiny_classifier(tiny_bundle):  # type: ignore[no-untyped-def]
 def test_blocks_sum_like_the_stacked_matrix(tiny_classifier: Classifier) -> None:
     X, _ = tiny_classifier.features(CORPUS)
     assert sp.issparse(X) and X.shape[0] == len(CORPUS)
-    clf = tiny_classifier.pipeline.named_steps["clf"]
-    np.testing.assert_allclose(tiny_classifier.predict_proba(CORPUS), clf.predict_proba(X), rtol=1e-6, atol=1e-9)
+    pipeline = tiny_classifier.pipeline
+    scaled = pipeline.named_steps["scale"].transform(X)  # the union's columns, scaled as the model was fitted on
+    expected = pipeline.named_steps["clf"].predict_proba(scaled)
+    np.testing.assert_allclose(tiny_classifier.predict_proba(CORPUS), expected, rtol=1e-6, atol=1e-9)
 
 
 def test_probabilities_are_a_distribution_whatever_the_blocks() -> None:
