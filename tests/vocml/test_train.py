@@ -63,8 +63,8 @@ def test_shipped_card_has_held_out_figures_on_real_and_synthetic_text() -> None:
     assert real["n"] >= 800 and len(real["per_domain"]) >= 8 and real["ece"] <= 0.08
     assert real["per_label"]["no_signal"]["f1"] >= 0.85
     synthetic = card.evaluations["data/dev.jsonl"]
-    # The floor is 0.85; model 0.12.0 measures 0.802 with call notes read with their offsets (0.11.0: 0.779,
-    # 0.10.0: 0.770, 0.9.0: 0.816). README, "Choosing the model": with the real texts of rounds 11-23 no recipe tried
+    # The floor is 0.85; model 0.13.0 measures 0.791 with call notes read with their offsets (0.12.0: 0.802,
+    # 0.11.0: 0.779, 0.10.0: 0.770, 0.9.0: 0.816). README, "Choosing the model": with the real texts of rounds 11-23 no recipe tried
     # reached 0.85, and more weight on the project's texts did not raise it. This guards against falling further.
     assert synthetic["macro_f1"] >= 0.75 and "hard" in synthetic
 
