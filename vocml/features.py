@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils import Tags
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vocml.cues import CUE_NAMES, Span, cue_matrix, match_texts, resolve_cue_names
 from vocml.text import as_texts
@@ -200,9 +200,15 @@ class LabelRatioScaler(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabelRatioScaler:
         """Learn each column's scale from which labels' rows it occurs in (``sample_weight``: the rows' weights)."""
         if self.beta < 0 or self.alpha <= 0:
-            raise ValueError(f"LabelRatioScaler needs beta >= 0 and alpha > 0; got {self.beta=}, {self.alpha=}")
+            raise ValueError(
+                f"LabelRatioScaler needs beta >= 0 and alpha > 0; got beta={self.beta}, alpha={self.alpha}"
+            )
         X, y = validate_data(self, X, y, accept_sparse="csr", reset=True)
-        weights = _check_sample_weight(sample_weight, X)
+        weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (X.shape[0],):
+            raise ValueError(f"sample_weight has shape {weights.shape}; expected one weight per row ({X.shape[0]},)")
+        if not np.all(weights >= 0) or not weights.sum() > 0:
+            raise ValueError("sample_weight must be 0 or more and not all zero (rows of weight zero are no data)")
         present = sp.csr_matrix(X != 0, dtype=np.float64)
         labels = np.asarray(y)
         per_label = []
