@@ -32,6 +32,7 @@ def check_pipeline(pipeline: Pipeline) -> None:
     if getattr(union, "transformer_weights", None):
         raise ConfigError("features__transformer_weights is not supported; leave it unset")
     word, char = named["word"], named["char"]
+    scaler = pipeline.named_steps.get("scale")  # absent in models before 0.13.0
     problems = {
         "features__word must be a TfidfVectorizer": not isinstance(word, TfidfVectorizer),
         "features__word__analyzer must be 'word'": getattr(word, "analyzer", None) != "word",
@@ -46,9 +47,8 @@ def check_pipeline(pipeline: Pipeline) -> None:
         "features__word__binary must be False": bool(getattr(word, "binary", True)),
         "features__char must be a WordCharVectorizer": not isinstance(char, WordCharVectorizer),
         "features__cues must be a CueVectorizer": not isinstance(named["cues"], CueVectorizer),
-        "scale must be a LabelRatioScaler or 'passthrough'": pipeline.named_steps.get("scale", "passthrough")
-        not in ("passthrough", None)
-        and not isinstance(pipeline.named_steps["scale"], LabelRatioScaler),
+        "scale must be a LabelRatioScaler or 'passthrough'": scaler not in (None, "passthrough")
+        and not isinstance(scaler, LabelRatioScaler),
         "clf__method must be 'temperature'": getattr(clf, "method", None) != "temperature",
         "clf__ensemble must be False": getattr(clf, "ensemble", True) is not False,
     }
